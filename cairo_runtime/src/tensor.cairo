@@ -1,0 +1,75 @@
+//! Whole-tensor helpers over flat row-major spans.
+
+use crate::fixed::{check_input, relu, rescale_down, rescale_up};
+
+/// Element-wise sum of two tensors of one shape.
+pub fn add(a: Span<felt252>, b: Span<felt252>) -> Array<felt252> {
+    let mut out = array![];
+    let mut b = b;
+    for x in a {
+        out.append(*x + *b.pop_front().unwrap());
+    }
+    out
+}
+
+/// Element-wise difference of two tensors of one shape.
+pub fn sub(a: Span<felt252>, b: Span<felt252>) -> Array<felt252> {
+    let mut out = array![];
+    let mut b = b;
+    for x in a {
+        out.append(*x - *b.pop_front().unwrap());
+    }
+    out
+}
+
+/// Element-wise product of two tensors of one shape (at the sum of their scales).
+pub fn mul(a: Span<felt252>, b: Span<felt252>) -> Array<felt252> {
+    let mut out = array![];
+    let mut b = b;
+    for x in a {
+        out.append(*x * *b.pop_front().unwrap());
+    }
+    out
+}
+
+/// Element `i` of the result is `x[indices[i]]` (transposes, broadcasts).
+pub fn gather(x: Span<felt252>, indices: Span<u32>) -> Array<felt252> {
+    let mut out = array![];
+    for i in indices {
+        out.append(*x[*i]);
+    }
+    out
+}
+
+pub fn relu_all(x: Span<felt252>) -> Array<felt252> {
+    let mut out = array![];
+    for v in x {
+        out.append(relu(*v));
+    }
+    out
+}
+
+/// Moves every element by `shift` bits of scale (down: rounding division; up: product).
+pub fn rescale_all(x: Span<felt252>, shift: i32) -> Array<felt252> {
+    let mut out = array![];
+    if shift < 0 {
+        let k: u32 = (-shift).try_into().unwrap();
+        for v in x {
+            out.append(rescale_down(*v, k));
+        }
+    } else {
+        let k: u32 = shift.try_into().unwrap();
+        for v in x {
+            out.append(rescale_up(*v, k));
+        }
+    }
+    out
+}
+
+/// Checks the input length and that every value is in range.
+pub fn check_inputs(x: Span<felt252>, len: usize) {
+    assert(x.len() == len, 'cairn: wrong input length');
+    for v in x {
+        check_input(*v);
+    }
+}

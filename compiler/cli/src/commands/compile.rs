@@ -1,0 +1,127 @@
+//! `cairn compile MODEL.onnx -o DIR`: ONNX → IR → quantised IR → Cairo package → executable.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use cairn_codegen::CodegenOptions;
+use cairn_passes::QuantiseOptions;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::artifacts::*;
+use crate::progress::spinner;
+
+#[derive(Debug, Clone)]
+pub struct CompileArgs {
+    pub model: PathBuf,
+    pub out: PathBuf,
+    pub scale: u32,
+    /// Shapes for inputs whose dimensions are symbolic in the model.
+    pub input_shapes: Vec<(String, Vec<usize>)>,
+    pub codegen: CodegenOptions,
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CompileSummary {
+    pub dir: PathBuf,
+    pub program_hash: String,
+    pub bytecode_len: usize,
+    pub multiply_adds: u64,
+    pub nodes: usize,
+    pub lower_seconds: f64,
+    pub codegen_seconds: f64,
+    pub cairo_seconds: f64,
+    pub seconds: f64,
+}
+
+pub fn compile(args: &CompileArgs) -> Result<CompileSummary> {
+    let start = Instant::now();
+    let dir = Dir(args.out.clone());
+    std::fs::create_dir_all(&dir.0)
+        .with_context(|| format!("cannot create {}", dir.0.display()))?;
+
+    let model = cairn_onnx::load(&args.model, &args.input_shapes)?;
+    let graph = model.lower()?;
+    let float = cairn_ir::validate(graph).context("lowering produced invalid IR (a Cairn bug)")?;
+    std::fs::write(dir.path(IR), float.to_string())?;
+    let quantised =
+        cairn_passes::run_all(float.into_inner(), &QuantiseOptions { scale: args.scale })?;
+    let quantised =
+        cairn_ir::validate(quantised).context("quantisation produced invalid IR (a Cairn bug)")?;
+    std::fs::write(dir.path(QUANTISED_IR), quantised.to_string())?;
+    write_json(&dir.path(GRAPH), quantised.graph())?;
+    let lower_seconds = start.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let file_name = args
+        .model
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let package = cairn_codegen::generate(&quantised, &file_name, &args.codegen)?;
+    let package_dir = dir.path(PACKAGE);
+    if package_dir.exists() {
+        std::fs::remove_dir_all(&package_dir)
+            .with_context(|| format!("cannot replace {}", package_dir.display()))?;
+    }
+    package.write(&package_dir)?;
+    let codegen_seconds = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let bar = spinner("compiling the Cairo program", args.quiet);
+    let exe = cairn_cairo::compile(&package_dir, &Default::default());
+    bar.finish_and_clear();
+    let exe = exe?;
+    let cairo_seconds = t.elapsed().as_secs_f64();
+    write_json(&dir.path(PROGRAM), &exe)?;
+
+    let bytecode = cairn_cairo::bytecode(&exe);
+    let program_hash = format!("{:#x}", cairn_prover::program_hash(&bytecode));
+    let model_bytes = std::fs::read(&args.model)
+        .with_context(|| format!("cannot read {}", args.model.display()))?;
+    if !same_file(&args.model, &dir.path(MODEL)) {
+        std::fs::write(dir.path(MODEL), &model_bytes)?;
+    }
+    let info = |ids: &[usize]| -> Vec<TensorInfo> {
+        ids.iter()
+            .map(|&i| {
+                let v = &quantised.values[i];
+                TensorInfo {
+                    name: v.name.clone(),
+                    shape: v.ty.shape.clone(),
+                    dtype: v.ty.dtype.name().into(),
+                    scale: v.scale.unwrap_or(0),
+                }
+            })
+            .collect()
+    };
+    let manifest = Manifest {
+        format: MANIFEST_FORMAT,
+        source: file_name,
+        model_sha256: format!("{:x}", Sha256::digest(&model_bytes)),
+        program_hash: program_hash.clone(),
+        bytecode_len: bytecode.len(),
+        scale: args.scale,
+        inputs: info(&quantised.inputs),
+        outputs: info(&quantised.outputs),
+        multiply_adds: quantised.multiply_adds(),
+    };
+    dir.write_json(MANIFEST, &manifest)?;
+    Ok(CompileSummary {
+        dir: dir.0.clone(),
+        program_hash,
+        bytecode_len: bytecode.len(),
+        multiply_adds: manifest.multiply_adds,
+        nodes: quantised.nodes.len(),
+        lower_seconds,
+        codegen_seconds,
+        cairo_seconds,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}

@@ -1,0 +1,364 @@
+//! The render model of the program's entry point (`src/lib.cairo`) and its side files.
+
+use std::path::PathBuf;
+
+use askama::Template;
+use cairn_ir::fixed::Pwl;
+use cairn_ir::{broadcast_index_map, transpose_index_map, Data, Def, Graph, Op, ValueId};
+
+use crate::{dense, CodegenError, CodegenOptions};
+
+/// The Cairo version the generated Scarb.toml asks for (the corelib Cairn compiles against).
+const CAIRO_VERSION: &str = "2.16.0";
+
+pub(crate) struct IoView {
+    id: ValueId,
+    name: String,
+    ty: String,
+    scale: u32,
+    offset: usize,
+    len: usize,
+}
+
+pub(crate) struct ConstView {
+    name: String,
+    elem: &'static str,
+    comment: String,
+    values: Vec<String>,
+}
+
+pub(crate) struct PwlView {
+    table: &'static str,
+    offset: String,
+    top: String,
+    k: u32,
+    shift: i32,
+}
+
+pub(crate) enum StepKind {
+    Dense(String),
+    Zip(&'static str),
+    Gather(String),
+    Const(String),
+    Relu,
+    Rescale(i32),
+    Pwl(PwlView),
+    Alias,
+}
+
+pub(crate) struct Step {
+    comment: String,
+    out: ValueId,
+    args: Vec<ValueId>,
+    kind: StepKind,
+}
+
+#[derive(Template)]
+#[template(path = "program/lib.cairo", escape = "none")]
+struct LibTemplate {
+    model_file: String,
+    inputs: Vec<IoView>,
+    outputs: Vec<IoView>,
+    input_len: usize,
+    modules: Vec<String>,
+    has_tables: bool,
+    consts: Vec<ConstView>,
+    steps: Vec<Step>,
+}
+
+pub(crate) struct TableView {
+    name: &'static str,
+    ident: &'static str,
+    half_width: u32,
+    grid_bits: u32,
+    scale: u32,
+    values: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "program/tables.cairo", escape = "none")]
+struct TablesTemplate {
+    tables: Vec<TableView>,
+}
+
+#[derive(Template)]
+#[template(path = "program/Scarb.toml", escape = "none")]
+struct ScarbTemplate {
+    cairo_version: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "program/cairo_project.toml", escape = "none")]
+struct ProjectTemplate;
+
+fn render<T: Template>(t: &T, template: &'static str) -> Result<String, CodegenError> {
+    t.render()
+        .map_err(|source| CodegenError::Template { template, source })
+}
+
+/// One line of a comment: ONNX names may hold anything.
+pub(crate) fn comment(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+fn type_string(g: &Graph, v: ValueId) -> String {
+    let ty = &g.values[v].ty;
+    let dims: Vec<String> = ty.shape.iter().map(|d| d.to_string()).collect();
+    format!("{}[{}]", ty.dtype.name(), dims.join(", "))
+}
+
+fn io_views(g: &Graph, ids: &[ValueId]) -> Vec<IoView> {
+    let mut offset = 0;
+    ids.iter()
+        .map(|&id| {
+            let len = g.values[id].ty.len();
+            let view = IoView {
+                id,
+                name: comment(&g.values[id].name),
+                ty: type_string(g, id),
+                scale: g.values[id].scale.unwrap_or(0),
+                offset,
+                len,
+            };
+            offset += len;
+            view
+        })
+        .collect()
+}
+
+struct Builder<'a> {
+    g: &'a Graph,
+    consts: Vec<ConstView>,
+    steps: Vec<Step>,
+    /// Constants already materialised as `let` spans.
+    const_spans: Vec<bool>,
+    tables: Vec<(&'static str, Pwl)>,
+}
+
+impl Builder<'_> {
+    /// Makes a constant available as `v{id}` (emitted once, where first used).
+    fn need_const(&mut self, v: ValueId) {
+        let Some(data) = self.g.const_data(v) else {
+            return;
+        };
+        if self.const_spans[v] {
+            return;
+        }
+        self.const_spans[v] = true;
+        let values = match data {
+            Data::Int(d) => d.iter().map(|x| x.to_string()).collect(),
+            Data::F32(_) => unreachable!("validated quantised graphs hold integer constants"),
+        };
+        let name = format!("C{v}");
+        let val = &self.g.values[v];
+        let what = format!(
+            "{:?} {} at scale 2^-{}",
+            val.name,
+            type_string(self.g, v),
+            val.scale.unwrap_or(0)
+        );
+        self.consts.push(ConstView {
+            name: name.clone(),
+            elem: "felt252",
+            comment: comment(&what),
+            values,
+        });
+        self.steps.push(Step {
+            comment: format!("constant {}", comment(&val.name)),
+            out: v,
+            args: vec![],
+            kind: StepKind::Const(name),
+        });
+    }
+
+    /// `v` gathered by an index map into a fresh value id (past the graph's own ids).
+    fn gather(&mut self, v: ValueId, indices: Vec<usize>, fresh: ValueId, why: &str) -> ValueId {
+        let name = format!("G{fresh}");
+        self.consts.push(ConstView {
+            name: name.clone(),
+            elem: "u32",
+            comment: format!("indices of {why}"),
+            values: indices.iter().map(|i| i.to_string()).collect(),
+        });
+        self.steps.push(Step {
+            comment: why.to_string(),
+            out: fresh,
+            args: vec![v],
+            kind: StepKind::Gather(name),
+        });
+        fresh
+    }
+
+    fn pwl(&mut self, ident: &'static str, pwl: Pwl, s_in: u32, s_out: u32) -> PwlView {
+        if !self.tables.iter().any(|(i, _)| *i == ident) {
+            self.tables.push((ident, pwl.clone()));
+        }
+        let k = s_in - pwl.grid_bits;
+        PwlView {
+            table: ident,
+            offset: ((pwl.half_width as i128) << s_in).to_string(),
+            top: ((2 * pwl.half_width as i128) << s_in).to_string(),
+            k,
+            shift: s_out as i32 - (pwl.table_scale + k) as i32,
+        }
+    }
+}
+
+pub(crate) fn generate(
+    g: &Graph,
+    model_file: &str,
+    opts: &CodegenOptions,
+) -> Result<Vec<(PathBuf, String)>, CodegenError> {
+    let mut b = Builder {
+        g,
+        consts: vec![],
+        steps: vec![],
+        const_spans: vec![false; g.values.len()],
+        tables: vec![],
+    };
+    let mut files = Vec::new();
+    let mut modules = Vec::new();
+    let mut fresh = g.values.len();
+    for node in &g.nodes {
+        let out = node.output;
+        let scale = |v: ValueId| g.values[v].scale.unwrap_or(0);
+        let what = format!(
+            "{} {:?} -> {:?}: {}",
+            node.op.name(),
+            node.name,
+            g.values[out].name,
+            type_string(g, out)
+        );
+        let step = |kind, args| Step {
+            comment: comment(&what),
+            out,
+            args,
+            kind,
+        };
+        let s = match &node.op {
+            Op::MatMul => {
+                let module = format!("dense_{out}");
+                files.push((
+                    PathBuf::from(format!("src/{module}.cairo")),
+                    dense::generate(g, node, opts)?,
+                ));
+                modules.push(module.clone());
+                step(StepKind::Dense(module), vec![node.inputs[0]])
+            }
+            Op::Add | Op::Sub | Op::Mul => {
+                let out_shape = g.values[out].ty.shape.clone();
+                let mut args = Vec::new();
+                for &v in &node.inputs {
+                    b.need_const(v);
+                    let shape = &g.values[v].ty.shape;
+                    if *shape == out_shape {
+                        args.push(v);
+                    } else {
+                        let why =
+                            format!("{} broadcast to {out_shape:?}", comment(&g.values[v].name));
+                        args.push(b.gather(v, broadcast_index_map(shape, &out_shape), fresh, &why));
+                        fresh += 1;
+                    }
+                }
+                let func = match node.op {
+                    Op::Add => "add",
+                    Op::Sub => "sub",
+                    _ => "mul",
+                };
+                Step {
+                    comment: comment(&what),
+                    out,
+                    args,
+                    kind: StepKind::Zip(func),
+                }
+            }
+            Op::Relu => {
+                b.need_const(node.inputs[0]);
+                step(StepKind::Relu, vec![node.inputs[0]])
+            }
+            Op::Rescale { shift } => step(StepKind::Rescale(*shift), vec![node.inputs[0]]),
+            Op::Sigmoid | Op::Tanh => {
+                let (ident, pwl) = if node.op == Op::Sigmoid {
+                    ("SIGMOID", Pwl::sigmoid())
+                } else {
+                    ("TANH", Pwl::tanh())
+                };
+                let view = b.pwl(ident, pwl, scale(node.inputs[0]), scale(out));
+                step(StepKind::Pwl(view), vec![node.inputs[0]])
+            }
+            Op::Reshape => {
+                b.need_const(node.inputs[0]);
+                step(StepKind::Alias, vec![node.inputs[0]])
+            }
+            Op::Transpose { perm } => {
+                b.need_const(node.inputs[0]);
+                let indices = transpose_index_map(&g.values[node.inputs[0]].ty.shape, perm);
+                let name = format!("G{out}");
+                b.consts.push(ConstView {
+                    name: name.clone(),
+                    elem: "u32",
+                    comment: format!("indices of transpose {}", comment(&node.name)),
+                    values: indices.iter().map(|i| i.to_string()).collect(),
+                });
+                step(StepKind::Gather(name), vec![node.inputs[0]])
+            }
+        };
+        b.steps.push(s);
+    }
+    // Constants returned directly as outputs.
+    for &o in &g.outputs {
+        if matches!(g.values[o].def, Def::Const(_)) {
+            b.need_const(o);
+        }
+    }
+    let inputs = io_views(g, &g.inputs);
+    let lib = LibTemplate {
+        model_file: comment(model_file),
+        input_len: inputs.iter().map(|i| i.len).sum(),
+        inputs,
+        outputs: io_views(g, &g.outputs),
+        modules,
+        has_tables: !b.tables.is_empty(),
+        consts: b.consts,
+        steps: b.steps,
+    };
+    let mut out = vec![(
+        PathBuf::from("src/lib.cairo"),
+        render(&lib, "program/lib.cairo")?,
+    )];
+    if !b.tables.is_empty() {
+        let tables = b
+            .tables
+            .iter()
+            .map(|(ident, p)| TableView {
+                name: p.name,
+                ident,
+                half_width: p.half_width,
+                grid_bits: p.grid_bits,
+                scale: p.table_scale,
+                values: p.table.iter().map(|v| v.to_string()).collect(),
+            })
+            .collect();
+        out.push((
+            PathBuf::from("src/tables.cairo"),
+            render(&TablesTemplate { tables }, "program/tables.cairo")?,
+        ));
+    }
+    out.extend(files);
+    out.push((
+        PathBuf::from("Scarb.toml"),
+        render(
+            &ScarbTemplate {
+                cairo_version: CAIRO_VERSION,
+            },
+            "program/Scarb.toml",
+        )?,
+    ));
+    out.push((
+        PathBuf::from("cairo_project.toml"),
+        render(&ProjectTemplate, "program/cairo_project.toml")?,
+    ));
+    Ok(out)
+}

@@ -1,0 +1,217 @@
+//! Reference interpreters of the IR: in `f32` (the float model, for per-layer error reports and
+//! to check lowering against tract), and in fixed point, bit-exact with the generated Cairo.
+
+use crate::fixed::{self, Pwl, RangeError};
+use crate::graph::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("input {index} has {got} elements, expected {expected}")]
+    InputLength {
+        index: usize,
+        got: usize,
+        expected: usize,
+    },
+    #[error("expected {expected} inputs, got {got}")]
+    InputCount { expected: usize, got: usize },
+    #[error("node '{node}' ({op}): {source}")]
+    Range {
+        node: String,
+        op: &'static str,
+        #[source]
+        source: RangeError,
+    },
+    #[error(
+        "node '{node}' ({op}): value has no fixed-point scale; run the quantisation pass first"
+    )]
+    NotQuantised { node: String, op: &'static str },
+}
+
+/// Element arithmetic of one interpreter.
+trait Domain: Copy + Default {
+    fn from_const(d: &Data, i: usize) -> Self;
+    fn add(a: Self, b: Self) -> Self;
+    fn sub(a: Self, b: Self) -> Self;
+    fn mul(a: Self, b: Self) -> Self;
+    fn relu(a: Self) -> Self;
+}
+
+impl Domain for f32 {
+    fn from_const(d: &Data, i: usize) -> f32 {
+        match d {
+            Data::F32(v) => v[i],
+            Data::Int(v) => v[i] as f32,
+        }
+    }
+    fn add(a: f32, b: f32) -> f32 {
+        a + b
+    }
+    fn sub(a: f32, b: f32) -> f32 {
+        a - b
+    }
+    fn mul(a: f32, b: f32) -> f32 {
+        a * b
+    }
+    fn relu(a: f32) -> f32 {
+        a.max(0.0)
+    }
+}
+
+impl Domain for i128 {
+    fn from_const(d: &Data, i: usize) -> i128 {
+        match d {
+            Data::Int(v) => v[i] as i128,
+            // Unreachable in a validated quantised graph.
+            Data::F32(v) => v[i] as i128,
+        }
+    }
+    // Sums and products stay far inside i128 for validated graphs (operands are bounded by the
+    // rescale window); the rescale that follows range-checks them exactly as Cairo does.
+    fn add(a: i128, b: i128) -> i128 {
+        a.saturating_add(b)
+    }
+    fn sub(a: i128, b: i128) -> i128 {
+        a.saturating_sub(b)
+    }
+    fn mul(a: i128, b: i128) -> i128 {
+        a.saturating_mul(b)
+    }
+    fn relu(a: i128) -> i128 {
+        a.max(0)
+    }
+}
+
+/// Runs the float model; returns every value of the graph (inputs and constants included).
+pub fn eval_f32(g: &Graph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, EvalError> {
+    run(g, inputs, |node, x, _g| {
+        Ok(match node.op {
+            Op::Sigmoid => x.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect(),
+            Op::Tanh => x.iter().map(|v| v.tanh()).collect(),
+            _ => unreachable!("only activations reach the callback"),
+        })
+    })
+}
+
+/// Runs the quantised model on fixed-point inputs, bit-exact with the generated Cairo.
+pub fn eval_fixed(g: &Graph, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, EvalError> {
+    let (sigmoid, tanh) = (Pwl::sigmoid(), Pwl::tanh());
+    run(g, inputs, |node, x, g| {
+        let scale = |v: ValueId| {
+            g.values[v].scale.ok_or(EvalError::NotQuantised {
+                node: node.name.clone(),
+                op: node.op.name(),
+            })
+        };
+        let (s_in, s_out) = (scale(node.inputs[0])?, scale(node.output)?);
+        let range = |source| EvalError::Range {
+            node: node.name.clone(),
+            op: node.op.name(),
+            source,
+        };
+        let pwl = match node.op {
+            Op::Sigmoid => &sigmoid,
+            Op::Tanh => &tanh,
+            Op::Rescale { shift } => {
+                return x
+                    .iter()
+                    .map(|&v| fixed::rescale(v, shift).map_err(range))
+                    .collect()
+            }
+            _ => unreachable!("only activations and rescales reach the callback"),
+        };
+        x.iter()
+            .map(|&v| pwl.eval(v, s_in, s_out).map_err(range))
+            .collect()
+    })
+}
+
+/// The shared graph walk: data movement and linear algebra are generic over the domain; the
+/// domain-specific ops (activations, rescale) go to `special`.
+fn run<T: Domain>(
+    g: &Graph,
+    inputs: &[Vec<T>],
+    special: impl Fn(&Node, &[T], &Graph) -> Result<Vec<T>, EvalError>,
+) -> Result<Vec<Vec<T>>, EvalError> {
+    if inputs.len() != g.inputs.len() {
+        return Err(EvalError::InputCount {
+            expected: g.inputs.len(),
+            got: inputs.len(),
+        });
+    }
+    let mut vals: Vec<Vec<T>> = vec![Vec::new(); g.values.len()];
+    for (index, (&id, data)) in g.inputs.iter().zip(inputs).enumerate() {
+        let expected = g.values[id].ty.len();
+        if data.len() != expected {
+            return Err(EvalError::InputLength {
+                index,
+                got: data.len(),
+                expected,
+            });
+        }
+        vals[id] = data.clone();
+    }
+    for (id, v) in g.values.iter().enumerate() {
+        if let Def::Const(d) = &v.def {
+            vals[id] = (0..d.len()).map(|i| T::from_const(d, i)).collect();
+        }
+    }
+    for node in &g.nodes {
+        let out_shape = &g.values[node.output].ty.shape;
+        let arg = |i: usize| &vals[node.inputs[i]];
+        let shape = |i: usize| &g.values[node.inputs[i]].ty.shape;
+        let out = match &node.op {
+            Op::MatMul => matmul(
+                arg(0),
+                shape(0),
+                arg(1),
+                shape(1),
+                node.inputs.get(2).map(|&b| &vals[b]),
+            ),
+            Op::Add | Op::Sub | Op::Mul => {
+                let f = match node.op {
+                    Op::Add => T::add,
+                    Op::Sub => T::sub,
+                    _ => T::mul,
+                };
+                let ia = broadcast_index_map(shape(0), out_shape);
+                let ib = broadcast_index_map(shape(1), out_shape);
+                ia.iter()
+                    .zip(&ib)
+                    .map(|(&i, &j)| f(arg(0)[i], arg(1)[j]))
+                    .collect()
+            }
+            Op::Relu => arg(0).iter().map(|&v| T::relu(v)).collect(),
+            Op::Reshape => arg(0).clone(),
+            Op::Transpose { perm } => transpose_index_map(shape(0), perm)
+                .iter()
+                .map(|&i| arg(0)[i])
+                .collect(),
+            Op::Sigmoid | Op::Tanh | Op::Rescale { .. } => special(node, arg(0), g)?,
+        };
+        vals[node.output] = out;
+    }
+    Ok(vals)
+}
+
+fn matmul<T: Domain>(
+    a: &[T],
+    sa: &[usize],
+    b: &[T],
+    sb: &[usize],
+    bias: Option<&Vec<T>>,
+) -> Vec<T> {
+    let k = sa[sa.len() - 1];
+    let n = sb[1];
+    let rows = a.len() / k;
+    let mut out = Vec::with_capacity(rows * n);
+    for r in 0..rows {
+        for j in 0..n {
+            let mut acc = bias.map(|b| b[j]).unwrap_or_default();
+            for i in 0..k {
+                acc = T::add(acc, T::mul(a[r * k + i], b[i * n + j]));
+            }
+            out.push(acc);
+        }
+    }
+    out
+}

@@ -1,0 +1,163 @@
+//! Fixed-point semantics shared by the Rust interpreter and the generated Cairo.
+//!
+//! A float tensor at scale `s` holds integers `q = round(x · 2^s)` (signed; negative values are
+//! `p - |q|` in the Cairo field). Operand scale rules:
+//! - `Add`/`Sub`: both operands and the result at one scale;
+//! - `Mul` and `MatMul`: result scale = sum of operand scales (a bias is at that scale too);
+//! - `Relu`, `Reshape`, `Transpose`: result at the operand's scale;
+//! - `Sigmoid`/`Tanh`: any operand scale ≥ the table's grid bits, any result scale;
+//! - `Rescale { shift }`: result scale = operand scale + shift.
+//!
+//! Every rescale is an exact integer division with a range check: a value outside
+//! [`RESCALE_WINDOW`] makes the program fail instead of wrapping silently in the field.
+
+/// Values entering a rescale must satisfy `0 ≤ x + RESCALE_BIAS + d/2 < 2^128`; the Cairo
+/// runtime checks it with a `felt252 → u128` conversion.
+pub const RESCALE_BIAS_BITS: u32 = 120;
+/// Inputs must lie in `[-2^INPUT_BOUND_BITS, 2^INPUT_BOUND_BITS)`; checked on entry.
+pub const INPUT_BOUND_BITS: u32 = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("fixed-point value {value} is out of range for a rescale by 2^{shift}")]
+pub struct RangeError {
+    pub value: i128,
+    pub shift: i32,
+}
+
+/// Multiplies by `2^shift`, or divides by `2^-shift` rounding half up (`floor(x/d + 1/2)`),
+/// failing where the Cairo runtime's range check fails.
+pub fn rescale(x: i128, shift: i32) -> Result<i128, RangeError> {
+    let err = RangeError { value: x, shift };
+    if shift >= 0 {
+        let y = x.checked_mul(1i128 << shift).ok_or(err.clone())?;
+        check_window(y, 0).ok_or(err)?;
+        return Ok(y);
+    }
+    let k = (-shift) as u32;
+    let d = 1i128 << k;
+    let biased = check_window(x, k).ok_or(err)?;
+    Ok(biased.div_euclid(d) - (1i128 << (RESCALE_BIAS_BITS - k)))
+}
+
+/// `x + 2^120 + d/2` when it lies in `[0, 2^128)`.
+fn check_window(x: i128, k: u32) -> Option<i128> {
+    let half = if k == 0 { 0 } else { 1i128 << (k - 1) };
+    let biased = x
+        .checked_add(1i128 << RESCALE_BIAS_BITS)?
+        .checked_add(half)?;
+    // An i128 is always below 2^128; the window is [0, 2^128).
+    (biased >= 0).then_some(biased)
+}
+
+/// Quantises a float at scale `s`, rounding half away from zero.
+pub fn quantise(x: f64, s: u32) -> Option<i64> {
+    let q = (x * (1u64 << s) as f64).round();
+    (q.is_finite() && q.abs() < (1i64 << 62) as f64).then_some(q as i64)
+}
+
+pub fn dequantise(q: i128, s: u32) -> f64 {
+    q as f64 / (1u64 << s) as f64
+}
+
+/// A piecewise-linear approximation of a function on `[-half_width, half_width]`, tabulated at
+/// steps of `2^-grid_bits` with values at scale `table_scale`, and constant beyond.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pwl {
+    pub name: &'static str,
+    pub half_width: u32,
+    pub grid_bits: u32,
+    pub table_scale: u32,
+    /// `2·half_width·2^grid_bits + 2` entries; the last repeats the one before so the final
+    /// segment is flat.
+    pub table: Vec<i64>,
+}
+
+impl Pwl {
+    fn build(name: &'static str, f: fn(f64) -> f64, half_width: u32, grid_bits: u32) -> Pwl {
+        let table_scale = 24;
+        let n = 2 * half_width as usize * (1 << grid_bits) + 1;
+        let mut table: Vec<i64> = (0..n)
+            .map(|i| {
+                let x = -(half_width as f64) + i as f64 / (1u64 << grid_bits) as f64;
+                quantise(f(x), table_scale).unwrap_or(0)
+            })
+            .collect();
+        table.push(table[n - 1]);
+        Pwl {
+            name,
+            half_width,
+            grid_bits,
+            table_scale,
+            table,
+        }
+    }
+
+    pub fn sigmoid() -> Pwl {
+        Pwl::build("sigmoid", |x| 1.0 / (1.0 + (-x).exp()), 12, 5)
+    }
+
+    pub fn tanh() -> Pwl {
+        Pwl::build("tanh", f64::tanh, 6, 6)
+    }
+
+    /// Evaluates the approximation on `x` at scale `s_in` (≥ `grid_bits`), giving a value at
+    /// scale `s_out`. Mirrors `cairn_runtime::activation::pwl` step for step.
+    pub fn eval(&self, x: i128, s_in: u32, s_out: u32) -> Result<i128, RangeError> {
+        let k = s_in - self.grid_bits;
+        let top = (2 * self.half_width as i128) << s_in;
+        let u = (x + ((self.half_width as i128) << s_in)).clamp(0, top);
+        let i = (u >> k) as usize;
+        let r = u - ((i as i128) << k);
+        let (t0, t1) = (self.table[i] as i128, self.table[i + 1] as i128);
+        let y = (t0 << k) + (t1 - t0) * r;
+        rescale(y, s_out as i32 - (self.table_scale + k) as i32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rescale_rounds_half_up_like_floor_of_x_plus_half() {
+        for x in -1000i128..1000 {
+            for k in 1..6 {
+                let d = (1i128 << k) as f64;
+                let expect = (x as f64 / d + 0.5).floor() as i128;
+                assert_eq!(rescale(x, -k).unwrap(), expect, "x={x} k={k}");
+            }
+        }
+        assert_eq!(rescale(-3, 2).unwrap(), -12);
+    }
+
+    #[test]
+    fn rescale_rejects_values_outside_the_window() {
+        assert!(rescale(1i128 << 126, -16).is_ok());
+        assert!(rescale(-(1i128 << 121), -16).is_err());
+        assert!(rescale(i128::MAX, -1).is_err());
+        assert!(rescale(1i128 << 120, 10).is_err());
+    }
+
+    /// The stated maximum errors of the approximations (README, "Numerics"), measured against
+    /// f64 on a dense grid, with 24-bit input and output scales.
+    #[test]
+    fn activation_tables_stay_within_their_stated_error() {
+        for (pwl, f, bound) in [
+            (
+                Pwl::sigmoid(),
+                (|x: f64| 1.0 / (1.0 + (-x).exp())) as fn(f64) -> f64,
+                2e-5,
+            ),
+            (Pwl::tanh(), f64::tanh as fn(f64) -> f64, 4e-5),
+        ] {
+            let mut worst: f64 = 0.0;
+            for i in -40_000..=40_000 {
+                let x = i as f64 / 2000.0;
+                let q = quantise(x, 24).unwrap() as i128;
+                let y = dequantise(pwl.eval(q, 24, 24).unwrap(), 24);
+                worst = worst.max((y - f(x)).abs());
+            }
+            assert!(worst < bound, "{}: max error {worst}", pwl.name);
+        }
+    }
+}

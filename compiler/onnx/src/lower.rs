@@ -1,0 +1,204 @@
+//! tract's decluttered typed model → Cairn IR.
+//!
+//! Any node whose output tract knows to be constant becomes an IR constant, whatever its op:
+//! that is how shape subgraphs and weight preprocessing are folded. Every other node goes to the
+//! lowering of its op family in [`crate::ops`]; nodes no family accepts are collected and
+//! reported together.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use cairn_ir::{DType, Data, Graph, TensorType, ValueId};
+use tract_onnx::prelude::*;
+
+/// A node Cairn cannot lower, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    pub node: String,
+    pub op: String,
+    pub reason: String,
+}
+
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "node '{}' ({}): {}", self.node, self.op, self.reason)
+    }
+}
+
+/// State shared by the op lowerings: the graph being built and where each tract outlet went.
+pub struct Ctx {
+    pub graph: Graph,
+    values: HashMap<OutletId, ValueId>,
+}
+
+impl Ctx {
+    /// The IR value of a node's `i`-th input.
+    pub fn input(&self, node: &TypedNode, i: usize) -> ValueId {
+        self.values[&node.inputs[i]]
+    }
+
+    /// The constant data of a node's `i`-th input, if it is a constant.
+    pub fn input_const(&self, node: &TypedNode, i: usize) -> Option<&Data> {
+        self.graph.const_data(self.input(node, i))
+    }
+
+    pub fn shape_of(&self, v: ValueId) -> &[usize] {
+        &self.graph.values[v].ty.shape
+    }
+
+    /// The static shape of a node's first output.
+    pub fn out_shape(&self, node: &TypedNode) -> Vec<usize> {
+        node.outputs[0]
+            .fact
+            .shape
+            .as_concrete()
+            .map(|s| s.to_vec())
+            .unwrap_or_default()
+    }
+}
+
+pub fn lower(
+    model: &TypedModel,
+    input_names: &[String],
+    output_names: &[String],
+) -> Result<Graph, Vec<Unsupported>> {
+    let mut cx = Ctx {
+        graph: Graph::default(),
+        values: HashMap::new(),
+    };
+    let mut unsupported = Vec::new();
+    let order = model.eval_order().map_err(|e| {
+        vec![Unsupported {
+            node: "<graph>".into(),
+            op: "graph".into(),
+            reason: format!("{e:#}"),
+        }]
+    })?;
+    let inputs = model
+        .input_outlets()
+        .map(|o| o.to_vec())
+        .unwrap_or_default();
+
+    for id in order {
+        let node = model.node(id);
+        let fact = &node.outputs[0].fact;
+        let reject = |reason: String| Unsupported {
+            node: node.name.clone(),
+            op: node.op.name().to_string(),
+            reason,
+        };
+        let Some(shape) = fact.shape.as_concrete().map(|s| s.to_vec()) else {
+            unsupported.push(reject(format!("symbolic output shape {:?}", fact.shape)));
+            continue;
+        };
+        if let Some(ix) = inputs.iter().position(|o| o.node == id) {
+            let v = cx.graph.add_input(&input_names[ix], TensorType::f32(shape));
+            cx.values.insert(OutletId::new(id, 0), v);
+            continue;
+        }
+        if node.outputs.len() != 1 {
+            unsupported.push(reject(format!(
+                "{} outputs; only single-output ops are supported",
+                node.outputs.len()
+            )));
+            continue;
+        }
+        if let Some(k) = &fact.konst {
+            match constant(&node.name, k) {
+                Ok((ty, data)) => {
+                    let v = cx.graph.add_const(&node.name, ty, data);
+                    cx.values.insert(OutletId::new(id, 0), v);
+                }
+                Err(reason) => unsupported.push(reject(reason)),
+            }
+            continue;
+        }
+        // An operand was rejected: its producer is reported, and this node is still checked
+        // against a placeholder operand.
+        if fact.datum_type != f32::datum_type() {
+            unsupported.push(reject(format!(
+                "computes {:?}; only f32 computation is supported so far",
+                fact.datum_type
+            )));
+            continue;
+        }
+        match crate::ops::lower_node(&mut cx, node) {
+            Ok(v) => {
+                cx.values.insert(OutletId::new(id, 0), v);
+            }
+            Err(reason) => {
+                unsupported.push(reject(reason));
+                // A placeholder of the right shape, so later nodes are checked too.
+                cx.graph.values.push(cairn_ir::Value {
+                    name: node.name.clone(),
+                    ty: TensorType::f32(shape),
+                    scale: None,
+                    def: cairn_ir::Def::Input,
+                });
+                cx.values
+                    .insert(OutletId::new(id, 0), cx.graph.values.len() - 1);
+            }
+        }
+    }
+    if !unsupported.is_empty() {
+        return Err(unsupported);
+    }
+    for (ix, outlet) in model
+        .output_outlets()
+        .map(|o| o.to_vec())
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        let mut v = cx.values[&outlet];
+        // Graph outputs are computed values with their ONNX names; an input or a constant
+        // returned as an output goes through a reshape so it has a node of its own.
+        if !matches!(cx.graph.values[v].def, cairn_ir::Def::Node(_))
+            || cx.graph.outputs.contains(&v)
+        {
+            let ty = cx.graph.values[v].ty.clone();
+            v = cx.graph.add_node(
+                &output_names[ix],
+                cairn_ir::Op::Reshape,
+                vec![v],
+                &output_names[ix],
+                ty,
+            );
+        }
+        cx.graph.values[v].name = output_names[ix].clone();
+        cx.graph.outputs.push(v);
+    }
+    cx.graph.compact();
+    Ok(cx.graph)
+}
+
+fn constant(name: &str, t: &Tensor) -> Result<(TensorType, Data), String> {
+    let shape = t.shape().to_vec();
+    let dt = t.datum_type();
+    if dt.is_float() {
+        let t = t.cast_to::<f32>().map_err(|e| format!("{name}: {e}"))?;
+        let v: Vec<f32> = t
+            .to_plain_array_view::<f32>()
+            .map_err(|e| format!("{e}"))?
+            .iter()
+            .copied()
+            .collect();
+        Ok((TensorType::f32(shape), Data::F32(v)))
+    } else if dt.is_integer() || dt == bool::datum_type() {
+        let t = t.cast_to::<i64>().map_err(|e| format!("{name}: {e}"))?;
+        let v: Vec<i64> = t
+            .to_plain_array_view::<i64>()
+            .map_err(|e| format!("{e}"))?
+            .iter()
+            .copied()
+            .collect();
+        let dtype = if dt == bool::datum_type() {
+            DType::Bool
+        } else {
+            DType::I64
+        };
+        Ok((TensorType { dtype, shape }, Data::Int(v)))
+    } else {
+        Err(format!("constant of type {dt:?} is not supported"))
+    }
+}

@@ -1,0 +1,64 @@
+//! Element-wise ops: binary arithmetic with broadcasting, ReLU (tract's `max(x, 0)`), and the
+//! activations with a fixed-point approximation.
+
+use cairn_ir::{broadcast_shapes, Data, Op, TensorType, ValueId};
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::binary::TypedBinOp;
+use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
+
+use crate::lower::Ctx;
+
+pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> {
+    if let Some(op) = node.op_as::<TypedBinOp>() {
+        return binary(cx, node, op.0.name()).map(Some);
+    }
+    if let Some(op) = node.op_as::<ElementWiseOp>() {
+        let ir = match op.0.name().as_str() {
+            "Sigmoid" => Op::Sigmoid,
+            "Tanh" => Op::Tanh,
+            other => return Err(format!("element-wise {other} is not supported yet")),
+        };
+        let x = cx.input(node, 0);
+        let shape = cx.shape_of(x).to_vec();
+        return Ok(Some(cx.emit(node, "", ir, vec![x], shape)));
+    }
+    Ok(None)
+}
+
+fn binary(cx: &mut Ctx, node: &TypedNode, name: &str) -> Result<ValueId, String> {
+    let (a, b) = (cx.input(node, 0), cx.input(node, 1));
+    let shape = broadcast_shapes(cx.shape_of(a), cx.shape_of(b)).ok_or_else(|| {
+        format!(
+            "shapes {:?} and {:?} do not broadcast",
+            cx.shape_of(a),
+            cx.shape_of(b)
+        )
+    })?;
+    let all_zero = |v: ValueId| matches!(cx.graph.const_data(v), Some(Data::F32(d)) if d.iter().all(|&x| x == 0.0));
+    let op = match name {
+        "Add" => Op::Add,
+        "Sub" => Op::Sub,
+        "Mul" => Op::Mul,
+        // ONNX Relu reaches us as max(x, 0).
+        "Max" if all_zero(b) && cx.shape_of(a) == shape.as_slice() => {
+            return Ok(cx.emit(node, "", Op::Relu, vec![a], shape));
+        }
+        "Max" if all_zero(a) && cx.shape_of(b) == shape.as_slice() => {
+            return Ok(cx.emit(node, "", Op::Relu, vec![b], shape));
+        }
+        // Division by a constant is a product by its reciprocal.
+        "Div" => match cx.graph.const_data(b) {
+            Some(Data::F32(d)) => {
+                let recip = d.iter().map(|x| 1.0 / x).collect();
+                let ty = TensorType::f32(cx.shape_of(b).to_vec());
+                let r =
+                    cx.graph
+                        .add_const(&format!("{}.reciprocal", node.name), ty, Data::F32(recip));
+                return Ok(cx.emit(node, "", Op::Mul, vec![a, r], shape));
+            }
+            _ => return Err("division by a runtime tensor is not supported yet".into()),
+        },
+        other => return Err(format!("binary {other} is not supported yet")),
+    };
+    Ok(cx.emit(node, "", op, vec![a, b], shape))
+}

@@ -1,0 +1,157 @@
+//! Matrix products. tract expresses Gemm and MatMul as `EinSum`; Cairn supports the forms with
+//! one constant operand and one contracted axis: `x[.., k, ..] · w[k, n] → y[.., n, ..]` in any
+//! axis order, which covers Gemm (any transA/transB, alpha folded by tract) and MatMul by a
+//! weight matrix or vector.
+
+use cairn_ir::{transpose_index_map, Data, Op, TensorType, ValueId};
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::einsum::EinSum;
+
+use crate::lower::Ctx;
+
+pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> {
+    let Some(op) = node.op_as::<EinSum>() else {
+        return Ok(None);
+    };
+    if op.q_params.is_some() || node.inputs.len() != 2 {
+        return Err("quantised or multi-operand einsum is not supported".into());
+    }
+    let (x_ix, w_ix) = match (
+        cx.input_const(node, 0).is_some(),
+        cx.input_const(node, 1).is_some(),
+    ) {
+        (false, true) => (0, 1),
+        (true, false) => (1, 0),
+        _ => return Err("a product of two runtime tensors is not supported yet".into()),
+    };
+    let (x, w) = (cx.input(node, x_ix), cx.input(node, w_ix));
+    let x_rank = cx.shape_of(x).len();
+    let w_shape = cx.shape_of(w).to_vec();
+
+    // Classify every axis by where it appears: contracted (k), weight-only (n), input-only (m).
+    // Axes of size 1 elsewhere only reshape (tract adds and drops them freely).
+    let out_shape = cx.out_shape(node);
+    let (mut k, mut n, mut m) = (None, None, Vec::new());
+    for axis in op.axes.iter_all_axes() {
+        let pos = |v: &TVec<usize>| v.first().copied();
+        let (in_x, in_w, in_o) = (
+            pos(&axis.inputs[x_ix]),
+            pos(&axis.inputs[w_ix]),
+            pos(&axis.outputs[0]),
+        );
+        if axis.inputs[x_ix].len() > 1 || axis.inputs[w_ix].len() > 1 {
+            return Err(format!(
+                "repeated axis '{}' (a diagonal) is not supported",
+                axis.repr
+            ));
+        }
+        let dim = in_w
+            .map(|p| w_shape[p])
+            .or(in_o.map(|p| out_shape[p]))
+            .unwrap_or(1);
+        match (in_x, in_w, in_o) {
+            (Some(px), Some(pw), None) if k.is_none() => k = Some((px, pw)),
+            _ if dim == 1 && !(in_x.is_some() && in_w.is_some()) => {}
+            (None, Some(pw), Some(po)) if n.is_none() => n = Some((pw, po)),
+            (Some(px), None, Some(po)) => m.push((px, po)),
+            _ => {
+                return Err(format!(
+                    "einsum {} has an axis layout Cairn does not support yet",
+                    op.axes
+                ))
+            }
+        }
+    }
+    let Some((kx, kw)) = k else {
+        return Err(format!("einsum {} contracts no axis", op.axes));
+    };
+    let kdim = w_shape[kw];
+
+    // x with k last.
+    let mut x_perm: Vec<usize> = (0..x_rank).filter(|&a| a != kx).collect();
+    x_perm.push(kx);
+    let x = transpose(cx, node, "lhs_t", x, &x_perm);
+
+    // The weight as a [k, n] matrix.
+    let ndim = n.map(|(pw, _)| w_shape[pw]).unwrap_or(1);
+    let w_data = match cx.graph.const_data(w) {
+        Some(Data::F32(v)) => v.clone(),
+        _ => return Err("the constant operand must be a float tensor".into()),
+    };
+    let w_mat = match n {
+        // Element (k=i, n=j) of the weight, wherever its axes are.
+        Some((pw, _)) => {
+            let strides = cairn_ir::strides(&w_shape);
+            (0..kdim * ndim)
+                .map(|f| w_data[(f / ndim) * strides[kw] + (f % ndim) * strides[pw]])
+                .collect()
+        }
+        None => w_data,
+    };
+    let w_mat = cx.graph.add_const(
+        &format!("{}.weight", node.name),
+        TensorType::f32(vec![kdim, ndim]),
+        Data::F32(w_mat),
+    );
+
+    // The product, in the order [m axes in x order.., n].
+    let mut mm_shape = cx.shape_of(x)[..x_rank - 1].to_vec();
+    mm_shape.push(ndim);
+    let y = cx.emit(node, "matmul", Op::MatMul, vec![x, w_mat], mm_shape);
+
+    // Back to the einsum's output order (axes absent from the output, such as the n of a
+    // matrix-vector product, go last and a final reshape drops them).
+    let out_pos = |a: usize| {
+        m.iter()
+            .find(|(px, _)| *px == a)
+            .map(|(_, po)| *po)
+            .unwrap_or(usize::MAX)
+    };
+    let mut order: Vec<(usize, usize)> = x_perm[..x_rank - 1]
+        .iter()
+        .enumerate()
+        .map(|(i, &a)| (out_pos(a), i))
+        .collect();
+    order.push((n.map(|(_, po)| po).unwrap_or(usize::MAX), x_rank - 1));
+    order.sort();
+    let perm: Vec<usize> = order.iter().map(|&(_, i)| i).collect();
+    let y = transpose(cx, node, "out_t", y, &perm);
+    if cx.shape_of(y) != out_shape.as_slice() {
+        return Ok(Some(cx.emit(node, "", Op::Reshape, vec![y], out_shape)));
+    }
+    Ok(Some(y))
+}
+
+/// A transpose node, or the value itself for the identity permutation. Constants are permuted
+/// at compile time.
+fn transpose(cx: &mut Ctx, node: &TypedNode, suffix: &str, v: ValueId, perm: &[usize]) -> ValueId {
+    if perm.iter().enumerate().all(|(i, &p)| i == p) {
+        return v;
+    }
+    let shape = cx.shape_of(v).to_vec();
+    let out_shape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+    // Moving only axes of size 1 keeps the data in order: a reshape.
+    let moved: Vec<usize> = perm.iter().copied().filter(|&p| shape[p] != 1).collect();
+    if moved.windows(2).all(|w| w[0] < w[1]) {
+        return cx.emit(node, suffix, Op::Reshape, vec![v], out_shape);
+    }
+    if let Some(Data::F32(d)) = cx.graph.const_data(v) {
+        let data = transpose_index_map(&shape, perm)
+            .iter()
+            .map(|&i| d[i])
+            .collect();
+        let name = format!("{}.{suffix}", node.name);
+        return cx
+            .graph
+            .add_const(&name, TensorType::f32(out_shape), Data::F32(data));
+    }
+    cx.emit(
+        node,
+        suffix,
+        Op::Transpose {
+            perm: perm.to_vec(),
+        },
+        vec![v],
+        out_shape,
+    )
+}

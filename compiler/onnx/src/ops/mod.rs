@@ -1,0 +1,72 @@
+//! Op families: each file lowers the tract ops of one family. `lower_node` tries them in turn;
+//! a node none accepts is reported as unsupported with the op's name.
+
+mod elementwise;
+mod linalg;
+mod shape;
+
+use cairn_ir::{Op, TensorType, ValueId};
+use tract_onnx::prelude::*;
+
+use crate::lower::Ctx;
+
+/// ONNX op types (default domain) the lowering handles, directly or because tract folds them
+/// into constants or data movement. Anything else is reported before typing.
+pub const SUPPORTED_ONNX_OPS: &[&str] = &[
+    "Add",
+    "Cast",
+    "Concat",
+    "Constant",
+    "ConstantOfShape",
+    "Div",
+    "Flatten",
+    "Gather",
+    "Gemm",
+    "Identity",
+    "MatMul",
+    "Mul",
+    "Relu",
+    "Reshape",
+    "Shape",
+    "Sigmoid",
+    "Squeeze",
+    "Sub",
+    "Tanh",
+    "Transpose",
+    "Unsqueeze",
+];
+
+/// Lowers one non-constant node; `Err` carries the reason it cannot be.
+pub fn lower_node(cx: &mut Ctx, node: &TypedNode) -> Result<ValueId, String> {
+    if let Some(v) = linalg::lower(cx, node)? {
+        return Ok(v);
+    }
+    if let Some(v) = elementwise::lower(cx, node)? {
+        return Ok(v);
+    }
+    if let Some(v) = shape::lower(cx, node)? {
+        return Ok(v);
+    }
+    Err("this operation is not supported yet".into())
+}
+
+impl Ctx {
+    /// Adds an f32 node named after the tract node (with a suffix when one tract node becomes
+    /// several IR nodes).
+    pub fn emit(
+        &mut self,
+        node: &TypedNode,
+        suffix: &str,
+        op: Op,
+        inputs: Vec<ValueId>,
+        shape: Vec<usize>,
+    ) -> ValueId {
+        let out = if suffix.is_empty() {
+            node.name.clone()
+        } else {
+            format!("{}.{suffix}", node.name)
+        };
+        self.graph
+            .add_node(&node.name, op, inputs, &out, TensorType::f32(shape))
+    }
+}

@@ -1,0 +1,325 @@
+//! Quantisation: every f32 tensor gets a power-of-two fixed-point scale.
+//!
+//! Activations (graph inputs and every op result) sit at `scale` fractional bits. Constant
+//! weights get their own per-tensor scale: `scale` plus the headroom their magnitude leaves
+//! (small weights keep more fractional bits, at no cost in field arithmetic), up to
+//! `scale + MAX_EXTRA_WEIGHT_BITS`. Products and matrix products come out at the sum of their
+//! operands' scales and are brought back to `scale` by one `Rescale` (exact, range-checked
+//! division). Constants added to a runtime tensor are quantised at that tensor's scale.
+
+use std::collections::BTreeMap;
+
+use cairn_ir::fixed::{self, Pwl};
+use cairn_ir::{Data, Def, Graph, Op, TensorType, ValueId};
+
+/// Extra fractional bits a small weight tensor may get beyond the activation scale.
+pub const MAX_EXTRA_WEIGHT_BITS: u32 = 8;
+/// The default activation scale, in fractional bits.
+pub const DEFAULT_SCALE: u32 = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuantiseOptions {
+    /// Fractional bits of activations.
+    pub scale: u32,
+}
+
+impl Default for QuantiseOptions {
+    fn default() -> Self {
+        QuantiseOptions {
+            scale: DEFAULT_SCALE,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QuantiseError {
+    #[error("constant '{name}' does not fit in fixed point at scale {scale} (a value is too large or not finite)")]
+    ConstantRange { name: String, scale: u32 },
+    #[error("--scale {0} is out of range: use 6 to 40 fractional bits")]
+    Scale(u32),
+}
+
+struct Quantiser<'a> {
+    src: &'a Graph,
+    out: Graph,
+    map: Vec<Option<ValueId>>,
+    consts: BTreeMap<(ValueId, u32), ValueId>,
+    scale: u32,
+}
+
+pub fn quantise(g: &Graph, opts: &QuantiseOptions) -> Result<Graph, QuantiseError> {
+    if !(6..=40).contains(&opts.scale) {
+        return Err(QuantiseError::Scale(opts.scale));
+    }
+    let mut q = Quantiser {
+        src: g,
+        out: Graph::default(),
+        map: vec![None; g.values.len()],
+        consts: BTreeMap::new(),
+        scale: opts.scale,
+    };
+    for &i in &g.inputs {
+        let v = &g.values[i];
+        let id = q.out.add_input(&v.name, v.ty.clone());
+        q.out.values[id].scale = Some(q.scale);
+        q.map[i] = Some(id);
+    }
+    for node in &g.nodes {
+        q.node(node)?;
+    }
+    q.out.outputs = g
+        .outputs
+        .iter()
+        .map(|&o| q.map[o].expect("outputs are defined"))
+        .collect();
+    q.out.quantised = true;
+    Ok(q.out)
+}
+
+impl Quantiser<'_> {
+    fn is_const(&self, v: ValueId) -> bool {
+        matches!(self.src.values[v].def, Def::Const(_))
+    }
+
+    fn runtime(&self, v: ValueId) -> ValueId {
+        self.map[v].expect("operands precede their users")
+    }
+
+    fn scale_of(&self, v: ValueId) -> u32 {
+        self.out.values[v].scale.unwrap_or(0)
+    }
+
+    /// The constant `v` quantised at `scale` (one copy per scale used).
+    fn constant(&mut self, v: ValueId, scale: u32) -> Result<ValueId, QuantiseError> {
+        if let Some(&id) = self.consts.get(&(v, scale)) {
+            return Ok(id);
+        }
+        let src = &self.src.values[v];
+        let data = match &src.def {
+            Def::Const(Data::F32(d)) => {
+                let q: Option<Vec<i64>> = d
+                    .iter()
+                    .map(|&x| fixed::quantise(x as f64, scale))
+                    .collect();
+                Data::Int(q.ok_or_else(|| QuantiseError::ConstantRange {
+                    name: src.name.clone(),
+                    scale,
+                })?)
+            }
+            Def::Const(d) => d.clone(),
+            _ => unreachable!("only constants are quantised here"),
+        };
+        let id = self.out.add_const(&src.name, src.ty.clone(), data);
+        self.out.values[id].scale = Some(scale);
+        self.consts.insert((v, scale), id);
+        Ok(id)
+    }
+
+    /// The per-tensor scale of a weight: more fractional bits for small magnitudes.
+    fn weight_scale(&self, v: ValueId) -> u32 {
+        let max = match self.src.const_data(v) {
+            Some(Data::F32(d)) => d.iter().fold(0f32, |m, x| m.max(x.abs())),
+            _ => 0.0,
+        };
+        if max <= 0.0 || !max.is_finite() {
+            return self.scale;
+        }
+        let headroom = (-(max as f64).log2().ceil()).max(0.0) as u32;
+        self.scale + headroom.min(MAX_EXTRA_WEIGHT_BITS)
+    }
+
+    /// Either operand: a runtime value, or a constant at `const_scale`.
+    fn operand(&mut self, v: ValueId, const_scale: u32) -> Result<ValueId, QuantiseError> {
+        if self.is_const(v) {
+            self.constant(v, const_scale)
+        } else {
+            Ok(self.runtime(v))
+        }
+    }
+
+    fn push(
+        &mut self,
+        name: &str,
+        op: Op,
+        inputs: Vec<ValueId>,
+        out_name: &str,
+        ty: TensorType,
+        scale: u32,
+    ) -> ValueId {
+        let id = self.out.add_node(name, op, inputs, out_name, ty);
+        self.out.values[id].scale = Some(scale);
+        id
+    }
+
+    /// `v` brought to `scale` (a `Rescale` node unless it is there already).
+    fn rescale(&mut self, node: &str, v: ValueId, scale: u32, out_name: &str) -> ValueId {
+        let from = self.scale_of(v);
+        if from == scale {
+            return v;
+        }
+        let ty = self.out.values[v].ty.clone();
+        self.push(
+            node,
+            Op::Rescale {
+                shift: scale as i32 - from as i32,
+            },
+            vec![v],
+            out_name,
+            ty,
+            scale,
+        )
+    }
+
+    fn node(&mut self, node: &cairn_ir::Node) -> Result<(), QuantiseError> {
+        let out = &self.src.values[node.output];
+        let (name, ty) = (out.name.clone(), out.ty.clone());
+        let acc_name = format!("{name}.acc");
+        let id = match &node.op {
+            Op::MatMul | Op::Mul => {
+                let (a, b) = (node.inputs[0], node.inputs[1]);
+                let a = if self.is_const(a) {
+                    self.constant(a, self.weight_scale(a))?
+                } else {
+                    self.runtime(a)
+                };
+                let b = if self.is_const(b) {
+                    self.constant(b, self.weight_scale(b))?
+                } else {
+                    self.runtime(b)
+                };
+                let sum = self.scale_of(a) + self.scale_of(b);
+                let mut inputs = vec![a, b];
+                if let Some(&bias) = node.inputs.get(2) {
+                    inputs.push(self.constant(bias, sum)?);
+                }
+                let acc = self.push(&node.name, node.op.clone(), inputs, &acc_name, ty, sum);
+                self.rescale(&node.name, acc, self.scale, &name)
+            }
+            Op::Add | Op::Sub => {
+                let (a, b) = (node.inputs[0], node.inputs[1]);
+                let target = [a, b]
+                    .iter()
+                    .filter(|&&v| !self.is_const(v))
+                    .map(|&v| self.scale_of(self.runtime(v)))
+                    .max()
+                    .unwrap_or(self.scale);
+                let a = self.operand(a, target)?;
+                let b = self.operand(b, target)?;
+                let a = self.rescale(&node.name, a, target, &format!("{name}.lhs"));
+                let b = self.rescale(&node.name, b, target, &format!("{name}.rhs"));
+                self.push(&node.name, node.op.clone(), vec![a, b], &name, ty, target)
+            }
+            Op::Relu | Op::Reshape | Op::Transpose { .. } => {
+                let a = self.operand(node.inputs[0], self.scale)?;
+                let s = self.scale_of(a);
+                self.push(&node.name, node.op.clone(), vec![a], &name, ty, s)
+            }
+            Op::Sigmoid | Op::Tanh => {
+                let grid = if node.op == Op::Sigmoid {
+                    Pwl::sigmoid().grid_bits
+                } else {
+                    Pwl::tanh().grid_bits
+                };
+                let a = self.operand(node.inputs[0], self.scale)?;
+                let s = self.scale_of(a).max(grid);
+                let a = self.rescale(&node.name, a, s, &format!("{name}.in"));
+                self.push(&node.name, node.op.clone(), vec![a], &name, ty, self.scale)
+            }
+            Op::Rescale { .. } => unreachable!("float graphs have no rescale"),
+        };
+        self.map[node.output] = Some(id);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_ir::eval::{eval_f32, eval_fixed};
+    use cairn_ir::validate;
+
+    /// x[1,3] → Gemm(4) → tanh → MatMul(2) + x-independent bias → sigmoid, checked against the
+    /// float interpreter.
+    #[test]
+    fn quantised_graph_tracks_the_float_graph() {
+        let mut g = Graph::default();
+        let x = g.add_input("x", TensorType::f32(vec![1, 3]));
+        let w1: Vec<f32> = (0..12).map(|i| ((i * 7 % 11) as f32 - 5.0) / 9.0).collect();
+        let w1 = g.add_const("w1", TensorType::f32(vec![3, 4]), Data::F32(w1));
+        let b1 = g.add_const(
+            "b1",
+            TensorType::f32(vec![4]),
+            Data::F32(vec![0.1, -0.2, 0.3, 0.0]),
+        );
+        let h = g.add_node(
+            "fc1",
+            Op::MatMul,
+            vec![x, w1, b1],
+            "h",
+            TensorType::f32(vec![1, 4]),
+        );
+        let t = g.add_node("act", Op::Tanh, vec![h], "t", TensorType::f32(vec![1, 4]));
+        let w2 = g.add_const(
+            "w2",
+            TensorType::f32(vec![4, 2]),
+            Data::F32(vec![0.5, -1.5, 2.0, 0.25, -0.75, 1.0, 0.0, 3.0]),
+        );
+        let y = g.add_node(
+            "fc2",
+            Op::MatMul,
+            vec![t, w2],
+            "y",
+            TensorType::f32(vec![1, 2]),
+        );
+        let s = g.add_node(
+            "sig",
+            Op::Sigmoid,
+            vec![y],
+            "s",
+            TensorType::f32(vec![1, 2]),
+        );
+        let m = g.add_node(
+            "scale",
+            Op::Mul,
+            vec![s, y],
+            "m",
+            TensorType::f32(vec![1, 2]),
+        );
+        g.outputs.push(m);
+        let input = vec![0.7f32, -1.3, 2.1];
+        let expect = eval_f32(&g, &[input.clone()]).unwrap()[m].clone();
+
+        let q = validate(quantise(&g, &QuantiseOptions::default()).unwrap()).unwrap();
+        let s_in = q.values[q.inputs[0]].scale.unwrap();
+        let xq: Vec<i128> = input
+            .iter()
+            .map(|&v| fixed::quantise(v as f64, s_in).unwrap() as i128)
+            .collect();
+        let out = q.outputs[0];
+        let got = &eval_fixed(&q, &[xq]).unwrap()[out];
+        let s_out = q.values[out].scale.unwrap();
+        for (g, e) in got.iter().zip(&expect) {
+            let g = fixed::dequantise(*g, s_out);
+            assert!((g - *e as f64).abs() < 1e-3, "{g} vs {e}");
+        }
+    }
+
+    #[test]
+    fn small_weights_get_more_fractional_bits() {
+        let mut g = Graph::default();
+        let x = g.add_input("x", TensorType::f32(vec![1, 1]));
+        let w = g.add_const("w", TensorType::f32(vec![1, 1]), Data::F32(vec![0.01]));
+        let y = g.add_node(
+            "mm",
+            Op::MatMul,
+            vec![x, w],
+            "y",
+            TensorType::f32(vec![1, 1]),
+        );
+        g.outputs.push(y);
+        let q = quantise(&g, &QuantiseOptions { scale: 12 }).unwrap();
+        let w = q.values.iter().find(|v| v.name == "w").unwrap();
+        assert_eq!(w.scale, Some(12 + 6)); // 0.01 < 2^-6
+        assert_eq!(q.values[q.outputs[0]].scale, Some(12));
+    }
+}

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Builds the ONNX models Cairn's tests and example use, with their inputs.
+
+    pip install torch onnx onnxruntime numpy
+    python3 scripts/export_models.py            # writes tests/models/ and examples/mlp/
+
+PyTorch models are trained briefly on synthetic data (so weights look like real ones) and
+exported with the TorchScript exporter (opset 17); the others are written with onnx.helper to
+exercise attributes PyTorch never sets. Everything is seeded: re-running rewrites the same
+models. For each model `NAME.onnx` the script writes `NAME.input.json` (the input Cairn runs) and
+`NAME.expected.json` (onnxruntime's outputs, an independent record of the float result).
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODELS = os.path.join(ROOT, "tests", "models")
+EXAMPLE = os.path.join(ROOT, "examples", "mlp")
+
+
+def write_io(path, inputs):
+    """Writes NAME.input.json and NAME.expected.json next to the model at `path`."""
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    feeds = {i.name: inputs[i.name].astype(np.float32) for i in sess.get_inputs()}
+    outs = sess.run(None, feeds)
+    base = path[: -len(".onnx")]
+    with open(base + ".input.json", "w") as f:
+        json.dump({k: v.tolist() for k, v in feeds.items()}, f)
+        f.write("\n")
+    with open(base + ".expected.json", "w") as f:
+        json.dump({o.name: v.tolist() for o, v in zip(sess.get_outputs(), outs)}, f)
+        f.write("\n")
+
+
+def torch_models():
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+
+    def train(model, x, y, loss_fn, steps=200):
+        opt = torch.optim.Adam(model.parameters(), lr=0.01)
+        for _ in range(steps):
+            opt.zero_grad()
+            loss_fn(model(x), y).backward()
+            opt.step()
+        return model.eval()
+
+    def export(model, example, path, input_name="input", output_name="output"):
+        torch.onnx.export(model, example, path, input_names=[input_name], output_names=[output_name],
+                          opset_version=17, dynamo=False)
+        onnx.checker.check_model(onnx.load(path))
+        write_io(path, {input_name: example.detach().numpy()})
+
+    # A 3-class classifier of 2-D points (the bundled example): 2 -> 16 -> 16 -> 3.
+    x = torch.randn(512, 2)
+    y = (torch.atan2(x[:, 1], x[:, 0]) + np.pi).mul(3 / (2 * np.pi)).long().clamp(max=2)
+    clf = train(nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3)),
+                x, y, nn.CrossEntropyLoss(), steps=300)
+    os.makedirs(EXAMPLE, exist_ok=True)
+    export(clf, torch.tensor([[0.8, -1.3]]), os.path.join(EXAMPLE, "model.onnx"))
+
+    # ReLU MLP regression, 8 -> 16 -> 4.
+    x = torch.randn(256, 8)
+    mlp = train(nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)), x, x[:, :4].sin(), nn.MSELoss())
+    export(mlp, torch.randn(1, 8), os.path.join(MODELS, "mlp_relu.onnx"))
+
+    # tanh and sigmoid activations, batch of 2: 6 -> 12 (tanh) -> 3 (sigmoid).
+    x = torch.randn(256, 6)
+    act = train(nn.Sequential(nn.Linear(6, 12), nn.Tanh(), nn.Linear(12, 3), nn.Sigmoid()),
+                x, (x[:, :3] > 0).float(), nn.BCELoss())
+    export(act, torch.randn(2, 6), os.path.join(MODELS, "mlp_tanh_sigmoid.onnx"))
+
+    # Linear regression 5 -> 1.
+    x = torch.randn(256, 5)
+    lin = train(nn.Linear(5, 1), x, x @ torch.tensor([[1.5], [-2.0], [0.5], [0.0], [3.0]]) + 0.7, nn.MSELoss())
+    export(lin, torch.randn(1, 5), os.path.join(MODELS, "linear.onnx"))
+
+    # The MNIST-shaped MLP of the benchmark, 784 -> 64 -> 32 -> 10, on a flattened 28x28 image.
+    class Mnist(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+
+        def forward(self, img):
+            return self.net(img.flatten(1))
+
+    x = torch.rand(512, 1, 28, 28)
+    mnist = train(Mnist(), x, (x.mean(dim=(1, 2, 3)) * 40).long().clamp(0, 9) , nn.CrossEntropyLoss(), steps=60)
+    export(mnist, torch.rand(1, 1, 28, 28), os.path.join(MODELS, "mlp_784_64_32_10.onnx"))
+
+
+def helper_models():
+    rng = np.random.default_rng(7)
+
+    def save(graph, name, inputs):
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        onnx.checker.check_model(model)
+        path = os.path.join(MODELS, name)
+        onnx.save(model, path)
+        write_io(path, inputs)
+
+    def init(name, arr):
+        return numpy_helper.from_array(arr.astype(np.float32), name)
+
+    # Gemm with every attribute set: Y = 0.5 * A^T * B^T + 2.0 * C, A given transposed.
+    a_t = helper.make_tensor_value_info("a", TensorProto.FLOAT, [4, 2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])
+    gemm = helper.make_node("Gemm", ["a", "b", "c"], ["y"], name="gemm", alpha=0.5, beta=2.0, transA=1, transB=1)
+    graph = helper.make_graph([gemm], "gemm_attrs", [a_t], [y],
+                              [init("b", rng.normal(size=(3, 4))), init("c", rng.normal(size=(1, 3)))])
+    save(graph, "gemm_attrs.onnx", {"a": rng.normal(size=(4, 2))})
+
+    # MatMul by a constant, then broadcasting Add, Mul and Sub with constants and with each other.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])
+    out = helper.make_tensor_value_info("out", TensorProto.FLOAT, [2, 4])
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["h"], name="matmul"),
+        helper.make_node("Add", ["h", "row"], ["h1"], name="add_row"),
+        helper.make_node("Mul", ["h1", "col"], ["h2"], name="mul_col"),
+        helper.make_node("Sub", ["h2", "h"], ["h3"], name="sub_runtime"),
+        helper.make_node("Mul", ["h3", "h1"], ["out"], name="mul_runtime"),
+    ]
+    graph = helper.make_graph(nodes, "broadcast_arith", [x], [out], [
+        init("w", rng.normal(size=(3, 4))), init("row", rng.normal(size=(4,))), init("col", rng.normal(size=(2, 1)))])
+    save(graph, "broadcast_arith.onnx", {"x": rng.normal(size=(2, 3))})
+
+    # Data movement: Flatten, Reshape with 0 and -1, Identity, and a Constant node.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3])
+    out = helper.make_tensor_value_info("out", TensorProto.FLOAT, [3, 2])
+    nodes = [
+        helper.make_node("Flatten", ["x"], ["f"], name="flatten", axis=1),
+        helper.make_node("Constant", [], ["shape"], name="shape_const",
+                         value=numpy_helper.from_array(np.array([3, -1], dtype=np.int64))),
+        helper.make_node("Reshape", ["f", "shape"], ["r"], name="reshape"),
+        helper.make_node("Identity", ["r"], ["i"], name="identity"),
+        helper.make_node("Relu", ["i"], ["out"], name="relu"),
+    ]
+    save(helper.make_graph(nodes, "reshape_chain", [x], [out]), "reshape_chain.onnx", {"x": rng.normal(size=(1, 2, 3))})
+
+    # An op Cairn does not support (for the error-reporting tests): two of them.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    out = helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 4])
+    nodes = [helper.make_node("Sin", ["x"], ["s"], name="the_sin"),
+             helper.make_node("Frobnicate", ["s"], ["out"], name="the_custom_op", domain="com.example")]
+    model = helper.make_model(helper.make_graph(nodes, "unsupported", [x], [out]),
+                              opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)])
+    onnx.save(model, os.path.join(MODELS, "unsupported.onnx"))
+
+    # A symbolic batch dimension (for the input-shape tests).
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])
+    out = helper.make_tensor_value_info("out", TensorProto.FLOAT, ["N", 2])
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["out"], name="matmul")]
+    graph = helper.make_graph(nodes, "symbolic_batch", [x], [out], [init("w", rng.normal(size=(3, 2)))])
+    save(graph, "symbolic_batch.onnx", {"x": rng.normal(size=(1, 3))})
+
+
+if __name__ == "__main__":
+    os.makedirs(MODELS, exist_ok=True)
+    helper_models()
+    if "--no-torch" not in sys.argv:
+        torch_models()
+    print("models written to", MODELS, "and", EXAMPLE)
