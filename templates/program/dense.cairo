@@ -1,35 +1,63 @@
 //! {{ node }}: [{{ rows }} × {{ k }}] · [{{ k }} × {{ n }}]{% if has_bias %} + bias{% endif %}, at scale 2^-{{ scale }}.
 //!
-//! Straight-line multiply-adds with the weights as literals: each `block_*` function computes
-//! {{ block_rows }} outputs over one chunk of the inputs, so each input is loaded once per block
-//! and the Cairo compiler only ever sees small functions.
+//! Straight-line multiply-adds with the weights as literals. `block_B` computes {{ block_rows }}
+//! outputs over all inputs by chaining `block_B_C`, each of which adds one chunk of inputs to the
+//! running sums, so each input is loaded once per block and no function grows with the layer.
+//! Each chunk function pushes about a thousand cells; it revokes ap tracking so that callers
+//! keep what outlives a call in frame locals (ap-relative references would overflow the 16-bit
+//! offsets after a few blocks).
 
 pub fn run(x: Span<felt252>) -> Span<felt252> {
     let mut x = x;
     let mut out: Array<felt252> = array![];
-    for _row in 0..{{ rows }}_usize {
-{%- for c in chunks %}
-        let c{{ loop.index0 }}: Box<[felt252; {{ c }}]> = *x.multi_pop_front::<{{ c }}>().unwrap();
-{%- endfor %}
-{%- for b in blocks %}
-{%- for call in b.calls %}
-        let [{{ call.results }}] = {{ call.function }}(c{{ call.chunk }});
-{%- endfor %}
-{%- for sum in b.sums %}
-        out.append({{ sum }});
-{%- endfor %}
-{%- endfor %}
+    for _r in 0..{{ rows }}_usize {
+        let (rest, out1) = row(x, out);
+        x = rest;
+        out = out1;
     }
     out.span()
 }
-{% for f in functions %}
+
+/// One row: reads `x[0..{{ k }}]`, returns the rest of `x`.
 #[inline(never)]
-fn {{ f.name }}(x: Box<[felt252; {{ f.len }}]>) -> [felt252; {{ f.exprs.len() }}] {
-    let [{{ f.params }}] = x.unbox();
-    [
-{%- for e in f.exprs %}
-        {{ e }},
+fn row(x: Span<felt252>, out: Array<felt252>) -> (Span<felt252>, Array<felt252>) {
+{%- for b in blocks %}
+    let (x, out) = block_{{ loop.index0 }}(x, out);
 {%- endfor %}
-    ]
+    (x.slice({{ k }}, x.len() - {{ k }}), out)
 }
+{% for b in blocks %}
+#[inline(never)]
+fn block_{{ loop.index0 }}(x: Span<felt252>, out: Array<felt252>) -> (Span<felt252>, Array<felt252>) {
+    let acc = [{{ b.init }}];
+{%- for f in b.functions %}
+    let (x, out, acc) = {{ f.name }}(x, out, acc);
+{%- endfor %}
+    let [{{ b.results }}] = acc;
+    let mut out = out;
+{%- for r in b.result_list %}
+    out.append({{ r }});
+{%- endfor %}
+    (x, out)
+}
+{% for f in b.functions %}
+#[inline(never)]
+fn {{ f.name }}(
+    x: Span<felt252>, out: Array<felt252>, acc: [felt252; {{ f.exprs.len() }}],
+) -> (Span<felt252>, Array<felt252>, [felt252; {{ f.exprs.len() }}]) {
+    core::internal::revoke_ap_tracking();
+    let mut chunk = x.slice({{ f.start }}, {{ f.len }});
+    let [{{ f.params }}] = (*chunk.multi_pop_front::<{{ f.len }}>().unwrap()).unbox();
+    let [{{ f.accs }}] = acc;
+    (
+        x,
+        out,
+        [
+{%- for e in f.exprs %}
+            {{ e }},
+{%- endfor %}
+        ],
+    )
+}
+{% endfor -%}
 {% endfor -%}

@@ -7,21 +7,21 @@ use cairn_ir::{Data, Graph, Node};
 use crate::program::comment;
 use crate::{CodegenError, CodegenOptions};
 
-struct Call {
-    function: String,
-    chunk: usize,
-    results: String,
-}
-
 struct Block {
-    calls: Vec<Call>,
-    sums: Vec<String>,
+    /// `y0, y1, ..`: the block's outputs, bound in `run`.
+    results: String,
+    result_list: Vec<String>,
+    /// Initial sums: the biases (or zeros).
+    init: String,
+    functions: Vec<Function>,
 }
 
 struct Function {
     name: String,
+    start: usize,
     len: usize,
     params: String,
+    accs: String,
     exprs: Vec<String>,
 }
 
@@ -35,9 +35,7 @@ struct DenseTemplate {
     has_bias: bool,
     scale: u32,
     block_rows: usize,
-    chunks: Vec<usize>,
     blocks: Vec<Block>,
-    functions: Vec<Function>,
 }
 
 /// Splits `k` into the fewest chunks of at most `max`, as even as possible.
@@ -105,15 +103,23 @@ pub(crate) fn generate(
         .collect();
 
     let mut blocks = Vec::new();
-    let mut functions = Vec::new();
     for (bi, row0) in (0..n).step_by(opts.block_rows.max(1)).enumerate() {
         let cols: Vec<usize> = (row0..(row0 + opts.block_rows).min(n)).collect();
-        let mut calls = Vec::new();
+        let mut functions = Vec::new();
         for (ci, (&start, &len)) in starts.iter().zip(&chunks).enumerate() {
-            let name = format!("block_{bi}_{ci}");
             let exprs: Vec<String> = cols
                 .iter()
-                .map(|&j| dot((0..len).map(|i| (i, weights[(start + i) * n + j]))))
+                .enumerate()
+                .map(|(r, &j)| {
+                    let d = dot((0..len).map(|i| (i, weights[(start + i) * n + j])));
+                    if d == "0" {
+                        format!("a{r}")
+                    } else if let Some(neg) = d.strip_prefix('-') {
+                        format!("a{r} - {neg}")
+                    } else {
+                        format!("a{r} + {d}")
+                    }
+                })
                 .collect();
             // Inputs no output of this block uses are bound to `_` names (no warnings).
             let used = |i: usize| cols.iter().any(|&j| weights[(start + i) * n + j] != 0);
@@ -126,35 +132,27 @@ pub(crate) fn generate(
                     }
                 })
                 .collect();
+            let accs: Vec<String> = (0..cols.len()).map(|r| format!("a{r}")).collect();
             functions.push(Function {
-                name: name.clone(),
+                name: format!("block_{bi}_{ci}"),
+                start,
                 len,
                 params: params.join(", "),
+                accs: accs.join(", "),
                 exprs,
             });
-            let results: Vec<String> = cols.iter().map(|&j| format!("p{ci}_{j}")).collect();
-            calls.push(Call {
-                function: name,
-                chunk: ci,
-                results: results.join(", "),
-            });
         }
-        let sums = cols
+        let result_list: Vec<String> = cols.iter().map(|&j| format!("y{j}")).collect();
+        let init: Vec<String> = cols
             .iter()
-            .map(|&j| {
-                let mut terms: Vec<String> =
-                    (0..chunks.len()).map(|ci| format!("p{ci}_{j}")).collect();
-                if let Some(b) = bias.filter(|b| b[j] != 0) {
-                    terms.push(if b[j] < 0 {
-                        format!("({})", b[j])
-                    } else {
-                        b[j].to_string()
-                    });
-                }
-                terms.join(" + ")
-            })
+            .map(|&j| bias.map(|b| b[j]).unwrap_or(0).to_string())
             .collect();
-        blocks.push(Block { calls, sums });
+        blocks.push(Block {
+            results: result_list.join(", "),
+            result_list,
+            init: init.join(", "),
+            functions,
+        });
     }
     let t = DenseTemplate {
         node: comment(&node.name),
@@ -164,9 +162,7 @@ pub(crate) fn generate(
         has_bias: bias.is_some(),
         scale: g.values[node.output].scale.unwrap_or(0),
         block_rows: opts.block_rows,
-        chunks,
         blocks,
-        functions,
     };
     t.render().map_err(|source| CodegenError::Template {
         template: "program/dense.cairo",

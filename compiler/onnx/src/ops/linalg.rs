@@ -1,7 +1,8 @@
 //! Matrix products. tract expresses Gemm and MatMul as `EinSum`; Cairn supports the forms with
-//! one constant operand and one contracted axis: `x[.., k, ..] · w[k, n] → y[.., n, ..]` in any
-//! axis order, which covers Gemm (any transA/transB, alpha folded by tract) and MatMul by a
-//! weight matrix or vector.
+//! one constant operand: `x[.., k.., ..] · w[k.., n] → y[.., n, ..]` in any axis order, with
+//! one or several contracted axes (tract folds a preceding Flatten into the product), which
+//! covers Gemm (any transA/transB, alpha folded by tract) and MatMul by a weight matrix or
+//! vector.
 
 use cairn_ir::{transpose_index_map, Data, Op, TensorType, ValueId};
 use tract_onnx::prelude::*;
@@ -31,7 +32,7 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
     // Classify every axis by where it appears: contracted (k), weight-only (n), input-only (m).
     // Axes of size 1 elsewhere only reshape (tract adds and drops them freely).
     let out_shape = cx.out_shape(node);
-    let (mut k, mut n, mut m) = (None, None, Vec::new());
+    let (mut k, mut n, mut m) = (Vec::new(), None, Vec::new());
     for axis in op.axes.iter_all_axes() {
         let pos = |v: &TVec<usize>| v.first().copied();
         let (in_x, in_w, in_o) = (
@@ -50,7 +51,7 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
             .or(in_o.map(|p| out_shape[p]))
             .unwrap_or(1);
         match (in_x, in_w, in_o) {
-            (Some(px), Some(pw), None) if k.is_none() => k = Some((px, pw)),
+            (Some(px), Some(pw), None) => k.push((px, pw)),
             _ if dim == 1 && !(in_x.is_some() && in_w.is_some()) => {}
             (None, Some(pw), Some(po)) if n.is_none() => n = Some((pw, po)),
             (Some(px), None, Some(po)) => m.push((px, po)),
@@ -62,40 +63,58 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
             }
         }
     }
-    let Some((kx, kw)) = k else {
+    if k.is_empty() {
         return Err(format!("einsum {} contracts no axis", op.axes));
-    };
-    let kdim = w_shape[kw];
+    }
+    k.sort();
+    let kdims: Vec<usize> = k.iter().map(|&(_, pw)| w_shape[pw]).collect();
+    let kdim: usize = kdims.iter().product();
 
-    // x with k last.
-    let mut x_perm: Vec<usize> = (0..x_rank).filter(|&a| a != kx).collect();
-    x_perm.push(kx);
+    // x with the contracted axes last (in x's order), merged into one.
+    let mut x_perm: Vec<usize> = (0..x_rank)
+        .filter(|a| !k.iter().any(|&(px, _)| px == *a))
+        .collect();
+    let n_free = x_perm.len();
+    x_perm.extend(k.iter().map(|&(px, _)| px));
     let x = transpose(cx, node, "lhs_t", x, &x_perm);
+    let mut x_shape = cx.shape_of(x)[..n_free].to_vec();
+    x_shape.push(kdim);
+    let x = if cx.shape_of(x) == x_shape.as_slice() {
+        x
+    } else {
+        cx.emit(node, "lhs_flat", Op::Reshape, vec![x], x_shape)
+    };
 
-    // The weight as a [k, n] matrix.
+    // The weight as a [k, n] matrix, k enumerated in the same order.
     let ndim = n.map(|(pw, _)| w_shape[pw]).unwrap_or(1);
     let w_data = match cx.graph.const_data(w) {
         Some(Data::F32(v)) => v.clone(),
         _ => return Err("the constant operand must be a float tensor".into()),
     };
-    let w_mat = match n {
-        // Element (k=i, n=j) of the weight, wherever its axes are.
-        Some((pw, _)) => {
-            let strides = cairn_ir::strides(&w_shape);
-            (0..kdim * ndim)
-                .map(|f| w_data[(f / ndim) * strides[kw] + (f % ndim) * strides[pw]])
-                .collect()
-        }
-        None => w_data,
-    };
+    let strides = cairn_ir::strides(&w_shape);
+    let k_offsets: Vec<usize> = (0..kdim)
+        .map(|flat| {
+            let mut rest = flat;
+            let mut offset = 0;
+            for (i, &(_, pw)) in k.iter().enumerate().rev() {
+                offset += (rest % kdims[i]) * strides[pw];
+                rest /= kdims[i];
+            }
+            offset
+        })
+        .collect();
+    let n_stride = n.map(|(pw, _)| strides[pw]).unwrap_or(0);
+    let w_mat = (0..kdim * ndim)
+        .map(|f| w_data[k_offsets[f / ndim] + (f % ndim) * n_stride])
+        .collect();
     let w_mat = cx.graph.add_const(
         &format!("{}.weight", node.name),
         TensorType::f32(vec![kdim, ndim]),
         Data::F32(w_mat),
     );
 
-    // The product, in the order [m axes in x order.., n].
-    let mut mm_shape = cx.shape_of(x)[..x_rank - 1].to_vec();
+    // The product, in the order [free x axes in x order.., n].
+    let mut mm_shape = cx.shape_of(x)[..n_free].to_vec();
     mm_shape.push(ndim);
     let y = cx.emit(node, "matmul", Op::MatMul, vec![x, w_mat], mm_shape);
 
@@ -107,12 +126,12 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
             .map(|(_, po)| *po)
             .unwrap_or(usize::MAX)
     };
-    let mut order: Vec<(usize, usize)> = x_perm[..x_rank - 1]
+    let mut order: Vec<(usize, usize)> = x_perm[..n_free]
         .iter()
         .enumerate()
         .map(|(i, &a)| (out_pos(a), i))
         .collect();
-    order.push((n.map(|(_, po)| po).unwrap_or(usize::MAX), x_rank - 1));
+    order.push((n.map(|(_, po)| po).unwrap_or(usize::MAX), n_free));
     order.sort();
     let perm: Vec<usize> = order.iter().map(|&(_, i)| i).collect();
     let y = transpose(cx, node, "out_t", y, &perm);
