@@ -2,7 +2,7 @@
 """Builds the ONNX models Cairn's tests and example use, with their inputs.
 
     pip install torch onnx onnxruntime numpy
-    python3 scripts/export_models.py            # writes tests/models/ and examples/mlp/
+    python3 scripts/export_models.py            # writes tests/models/ (the bundled example in tests/models/example/)
 
 PyTorch models are trained briefly on synthetic data (so weights look like real ones) and
 exported with the TorchScript exporter (opset 17); the others are written with onnx.helper to
@@ -21,7 +21,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = os.path.join(ROOT, "tests", "models")
-EXAMPLE = os.path.join(ROOT, "examples", "mlp")
+EXAMPLE = os.path.join(ROOT, "tests", "models", "example")
 
 
 def write_io(path, inputs):

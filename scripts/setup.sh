@@ -9,6 +9,7 @@
 # Nothing third-party is committed: both folders are ignored and rebuilt from the registry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust with rustup first" >&2; exit 1; }
 ROOT=$PWD
 CAIRN=$ROOT/.cairn
 mkdir -p "$CAIRN/patched"

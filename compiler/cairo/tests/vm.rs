@@ -1,5 +1,7 @@
 //! The Cairo stage against the real compiler and VM, on a hand-written program.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the assertion
+
 use std::path::Path;
 
 use cairn_cairo::{compile, execute, Felt252};

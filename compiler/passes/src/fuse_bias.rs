@@ -7,6 +7,8 @@ use cairn_ir::{Data, Def, Graph, Op};
 pub fn fuse_bias(mut g: Graph) -> Graph {
     let uses = g.use_counts();
     let mut removed = vec![false; g.nodes.len()];
+    #[allow(clippy::needless_range_loop)]
+    // the body mutates `g`, so it indexes rather than iterates
     for i in 0..g.nodes.len() {
         let add = &g.nodes[i];
         if add.op != Op::Add {

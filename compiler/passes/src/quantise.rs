@@ -287,7 +287,7 @@ mod tests {
         );
         g.outputs.push(m);
         let input = vec![0.7f32, -1.3, 2.1];
-        let expect = eval_f32(&g, &[input.clone()]).unwrap()[m].clone();
+        let expect = eval_f32(&g, std::slice::from_ref(&input)).unwrap()[m].clone();
 
         let q = validate(quantise(&g, &QuantiseOptions::default()).unwrap()).unwrap();
         let s_in = q.values[q.inputs[0]].scale.unwrap();

@@ -1,0 +1,98 @@
+//! Golden files: the IR text (float and quantised) and the generated Cairo of small models,
+//! under tests/golden/<model>/. Regenerate with `CAIRN_FIX_GOLDEN=1 cargo test --test golden`,
+//! never by hand. The golden Cairo is then compiled by the real Cairo compiler, and generation is
+//! checked to be byte-stable.
+
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the assertion
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+const MODELS: &[&str] = &[
+    "mlp_tanh_sigmoid",
+    "gemm_attrs",
+    "broadcast_arith",
+    "reshape_chain",
+];
+
+/// (relative path, contents) of every golden artifact of one model.
+fn artifacts(name: &str) -> Vec<(String, String)> {
+    let m = cairn_onnx::load(&model(name), &[]).unwrap();
+    let float = cairn_ir::validate(m.lower().unwrap()).unwrap();
+    let q = cairn_passes::run_all(float.graph().clone(), &Default::default()).unwrap();
+    let q = cairn_ir::validate(q).unwrap();
+    let pkg = cairn_codegen::generate(&q, &format!("{name}.onnx"), &Default::default()).unwrap();
+    let mut out = vec![
+        ("model.ir".to_string(), float.to_string()),
+        ("model.quantised.ir".to_string(), q.to_string()),
+    ];
+    for (path, text) in &pkg.files {
+        // The runtime is a copy of cairo_runtime/, not generated.
+        if !path.starts_with("cairn_runtime") {
+            out.push((format!("cairo/{}", path.display()), text.clone()));
+        }
+    }
+    out
+}
+
+#[test]
+fn ir_and_generated_cairo_match_the_golden_files() {
+    let fix = std::env::var_os("CAIRN_FIX_GOLDEN").is_some();
+    let mut stale = Vec::new();
+    for name in MODELS {
+        let dir = root().join("tests/golden").join(name);
+        for (rel, text) in artifacts(name) {
+            let path = dir.join(&rel);
+            if fix {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, &text).unwrap();
+            } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+                stale.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "golden files differ (rerun with CAIRN_FIX_GOLDEN=1 if the change is intended):\n{}",
+        stale.join("\n")
+    );
+}
+
+#[test]
+fn generation_is_byte_stable() {
+    for name in MODELS {
+        assert_eq!(artifacts(name), artifacts(name), "{name}");
+    }
+}
+
+#[test]
+fn golden_cairo_compiles_with_the_real_compiler() {
+    for name in MODELS {
+        let tmp = tempfile::tempdir().unwrap();
+        let golden = root().join("tests/golden").join(name).join("cairo");
+        copy_dir(&golden, tmp.path());
+        for (rel, text) in cairn_codegen::runtime::FILES {
+            let path = tmp.path().join("cairn_runtime").join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        cairn_cairo::compile(tmp.path(), &Default::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Numeric end-to-end tests: each committed model is compiled to Cairo by the real compiler, run
+//! on the real Cairo VM, and its outputs compared with two independent float references: tract's
+//! f32 run of the same ONNX (done by `cairn run`) and onnxruntime's outputs recorded when the model
+//! was exported. The VM must also agree bit for bit with Cairn's own fixed-point interpreter.
+
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the assertion
+
+mod common;
+
+use common::*;
+
+/// Max |a − b| over max |b|: the relative error the issue bounds at 1e-3.
+fn rel_error(a: &[f64], b: &[f64]) -> f64 {
+    let scale = b
+        .iter()
+        .fold(0f64, |m, x| m.max(x.abs()))
+        .max(f64::MIN_POSITIVE);
+    a.iter().zip(b).fold(0f64, |m, (x, y)| m.max((x - y).abs())) / scale
+}
+
+fn check(name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = compile_and_run(name, dir.path());
+    assert!(
+        s.bit_exact,
+        "{name}: the Cairo VM and the fixed-point interpreter disagree"
+    );
+    let ort = expected(name);
+    assert_eq!(ort.len(), s.outputs.len(), "{name}: output count");
+    for (o, (ort_name, ort_values)) in s.outputs.iter().zip(&ort) {
+        assert_eq!(&o.name, ort_name);
+        assert!(
+            o.max_rel_error < 1e-3,
+            "{name}/{}: {:.3e} from tract",
+            o.name,
+            o.max_rel_error
+        );
+        let e = rel_error(&o.cairn, ort_values);
+        assert!(e < 1e-3, "{name}/{}: {e:.3e} from onnxruntime", o.name);
+        assert!(o.argmax_match, "{name}/{}: argmax differs", o.name);
+    }
+    assert!(s.steps > 0);
+}
+
+#[test]
+fn relu_mlp() {
+    check("mlp_relu");
+}
+
+#[test]
+fn tanh_sigmoid_mlp_with_a_batch_of_two() {
+    check("mlp_tanh_sigmoid");
+}
+
+#[test]
+fn linear_regression() {
+    check("linear");
+}
+
+#[test]
+fn gemm_with_every_attribute() {
+    check("gemm_attrs");
+}
+
+#[test]
+fn broadcasting_arithmetic_on_runtime_tensors() {
+    check("broadcast_arith");
+}
+
+#[test]
+fn flatten_reshape_identity_constant() {
+    check("reshape_chain");
+}
+
+#[test]
+fn mnist_shaped_mlp_784_64_32_10() {
+    check("mlp_784_64_32_10");
+}
+
+#[test]
+fn the_bundled_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = root().join("tests/models/example");
+    cairn_cli::commands::compile::compile(&compile_args(&example.join("model.onnx"), dir.path()))
+        .unwrap();
+    let s = cairn_cli::commands::run::run(&cairn_cli::commands::run::RunArgs {
+        dir: dir.path().to_path_buf(),
+        input: example.join("model.input.json"),
+        output: None,
+        quiet: true,
+    })
+    .unwrap();
+    assert!(s.bit_exact && s.max_rel_error < 1e-3 && s.outputs[0].argmax_match);
+}
+
+#[test]
+fn unsupported_nodes_are_all_reported_with_names_and_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = cairn_cli::commands::compile::compile(&compile_args(&model("unsupported"), dir.path()))
+        .unwrap_err();
+    let msg = format!("{e:#}");
+    assert!(msg.contains("2 unsupported node(s)"), "{msg}");
+    assert!(msg.contains("'the_sin' (Sin)"), "{msg}");
+    assert!(
+        msg.contains("'the_custom_op' (com.example:Frobnicate)"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_symbolic_dimension_needs_an_input_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = compile_args(&model("symbolic_batch"), dir.path());
+    let e = format!(
+        "{:#}",
+        cairn_cli::commands::compile::compile(&args).unwrap_err()
+    );
+    assert!(
+        e.contains("input 'x'") && e.contains("--input-shape x="),
+        "{e}"
+    );
+    args.input_shapes = vec![("x".into(), vec![1, 3])];
+    cairn_cli::commands::compile::compile(&args).unwrap();
+    let s = cairn_cli::commands::run::run(&cairn_cli::commands::run::RunArgs {
+        dir: dir.path().to_path_buf(),
+        input: input("symbolic_batch"),
+        output: None,
+        quiet: true,
+    })
+    .unwrap();
+    assert!(s.bit_exact && s.max_rel_error < 1e-3);
+}
+
+#[test]
+fn bad_inputs_are_rejected_with_the_field_named() {
+    let dir = tempfile::tempdir().unwrap();
+    compile_and_run("mlp_relu", dir.path());
+    let run = |json: &str| {
+        let path = dir.path().join("bad.json");
+        std::fs::write(&path, json).unwrap();
+        let args = cairn_cli::commands::run::RunArgs {
+            dir: dir.path().to_path_buf(),
+            input: path,
+            output: None,
+            quiet: true,
+        };
+        format!("{:#}", cairn_cli::commands::run::run(&args).unwrap_err())
+    };
+    assert!(run(r#"{"input": [[1, 2, 3]]}"#).contains("field 'input' has 3 value(s)"));
+    assert!(run(r#"{"inptu": [[1, 2, 3, 4, 5, 6, 7, 8]]}"#).contains("unknown field 'inptu'"));
+    assert!(run(r#"{"input": [[1, 2, 3, 4, 5, 6, 7, 1e40]]}"#).contains("element 7"));
+    assert!(run("not json").contains("not valid JSON"));
+}
+
+#[test]
+fn malformed_models_are_rejected_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.onnx");
+    std::fs::write(&bad, b"this is not a protobuf").unwrap();
+    let e = format!(
+        "{:#}",
+        cairn_cli::commands::compile::compile(&compile_args(&bad, &dir.path().join("out")))
+            .unwrap_err()
+    );
+    assert!(e.contains("bad.onnx"), "{e}");
+    let missing = dir.path().join("missing.onnx");
+    assert!(cairn_cli::commands::compile::compile(&compile_args(
+        &missing,
+        &dir.path().join("out")
+    ))
+    .is_err());
+}
