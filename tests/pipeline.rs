@@ -170,3 +170,30 @@ fn malformed_models_are_rejected_clearly() {
     ))
     .is_err());
 }
+
+/// Packed dense layers near their bounds: large inputs of alternating sign push every lane's
+/// sum far from zero; the VM must still match the (unpacked) interpreter exactly.
+#[test]
+fn large_inputs_stay_bit_exact_through_packed_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    cairn_cli::commands::compile::compile(&compile_args(&model("mlp_784_64_32_10"), dir.path()))
+        .unwrap();
+    let values: Vec<f64> = (0..784)
+        .map(|i| if i % 3 == 0 { -200.0 } else { 150.0 + i as f64 })
+        .collect();
+    let path = dir.path().join("large.json");
+    std::fs::write(
+        &path,
+        serde_json::json!({ "input": [[values.chunks(28).collect::<Vec<_>>()]] }).to_string(),
+    )
+    .unwrap();
+    let s = cairn_cli::commands::run::run(&cairn_cli::commands::run::RunArgs {
+        dir: dir.path().to_path_buf(),
+        input: path,
+        output: None,
+        quiet: true,
+    })
+    .unwrap();
+    assert!(s.bit_exact);
+    assert!(s.max_rel_error < 1e-3, "{}", s.max_rel_error);
+}

@@ -7,9 +7,9 @@
 /// 2^120, added before dividing so that the dividend is non-negative.
 const RESCALE_BIAS: felt252 = 0x1000000000000000000000000000000;
 const RESCALE_BIAS_U128: u128 = 0x1000000000000000000000000000000;
-/// Inputs must lie in [-2^100, 2^100).
-const INPUT_BOUND: felt252 = 0x10000000000000000000000000;
-const INPUT_RANGE: u128 = 0x20000000000000000000000000;
+/// Inputs and rescale results must lie in [-2^40, 2^40) (`cairn_ir::fixed::ACT_BOUND_BITS`).
+const ACT_BOUND: felt252 = 0x10000000000;
+const ACT_RANGE: u128 = 0x20000000000;
 
 const POW2: [u128; 128] = [
     0x1,
@@ -158,16 +158,21 @@ pub fn rescale_down(x: felt252, k: u32) -> felt252 {
     let d_nz: NonZero<u128> = d.try_into().unwrap();
     let (q, _) = DivRem::div_rem(biased, d_nz);
     let offset: felt252 = (RESCALE_BIAS_U128 / d).into();
-    q.into() - offset
+    check_act(q.into() - offset)
 }
 
 /// Multiplies by 2^k. Fails when the result leaves the rescale window.
 pub fn rescale_up(x: felt252, k: u32) -> felt252 {
-    let y = x * pow2(k).into();
-    let _checked: u128 = match (y + RESCALE_BIAS).try_into() {
+    check_act(x * pow2(k).into())
+}
+
+/// Returns `y` if it lies in [-2^40, 2^40), fails otherwise.
+pub fn check_act(y: felt252) -> felt252 {
+    let shifted: u128 = match (y + ACT_BOUND).try_into() {
         Option::Some(v) => v,
-        Option::None => panic!("cairn: value out of range in rescale"),
+        Option::None => panic!("cairn: activation out of range"),
     };
+    assert(shifted < ACT_RANGE, 'cairn: activation out of range');
     y
 }
 
@@ -184,11 +189,7 @@ pub fn relu(x: felt252) -> felt252 {
     }
 }
 
-/// Asserts that an input value lies in [-2^100, 2^100).
+/// Asserts that an input value lies in [-2^40, 2^40).
 pub fn check_input(x: felt252) {
-    let shifted: u128 = match (x + INPUT_BOUND).try_into() {
-        Option::Some(v) => v,
-        Option::None => panic!("cairn: input value out of range"),
-    };
-    assert(shifted < INPUT_RANGE, 'cairn: input value out of range');
+    check_act(x);
 }

@@ -7,4 +7,5 @@
 
 pub mod activation;
 pub mod fixed;
+pub mod packed;
 pub mod tensor;

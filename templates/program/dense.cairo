@@ -1,11 +1,12 @@
 //! {{ node }}: [{{ rows }} × {{ k }}] · [{{ k }} × {{ n }}]{% if has_bias %} + bias{% endif %}, at scale 2^-{{ scale }}.
 //!
-//! Straight-line multiply-adds with the weights as literals. `block_B` computes {{ block_rows }}
-//! outputs over all inputs by chaining `block_B_C`, each of which adds one chunk of inputs to the
-//! running sums, so each input is loaded once per block and no function grows with the layer.
-//! Each chunk function pushes about a thousand cells; it revokes ap tracking so that callers
-//! keep what outlives a call in frame locals (ap-relative references would overflow the 16-bit
-//! offsets after a few blocks).
+//! Straight-line multiply-adds with the weights as literals. {{ packing }}
+//! `block_B` computes its outputs over all inputs by chaining `block_B_C`, each of which adds one
+//! chunk of inputs to the running sums: each input is loaded once per block, and no function
+//! grows with the layer. Chunk functions revoke ap tracking so that callers keep what outlives a
+//! call in frame locals (ap-relative references would overflow after a few blocks).
+
+use cairn_runtime::packed;
 
 pub fn run(x: Span<felt252>) -> Span<felt252> {
     let mut x = x;
@@ -33,10 +34,17 @@ fn block_{{ loop.index0 }}(x: Span<felt252>, out: Array<felt252>) -> (Span<felt2
 {%- for f in b.functions %}
     let (x, out, acc) = {{ f.name }}(x, out, acc);
 {%- endfor %}
-    let [{{ b.results }}] = acc;
+    let [{{ b.accs }}] = acc;
     let mut out = out;
-{%- for r in b.result_list %}
-    out.append({{ r }});
+{%- for u in b.unpacks %}
+{%- match u.call %}
+{%- when Some with (call) %}
+    let ({{ u.names }}) = packed::{{ call }}({{ u.acc }});
+{%- when None %}
+{%- endmatch %}
+{%- for o in u.outputs %}
+    out.append({{ o }});
+{%- endfor %}
 {%- endfor %}
     (x, out)
 }

@@ -34,9 +34,9 @@ enum Command {
         /// Shape of an input whose dimensions are symbolic: NAME=D1,D2,... (repeatable).
         #[arg(long = "input-shape", value_name = "NAME=DIMS", value_parser = parse_shape)]
         input_shapes: Vec<(String, Vec<usize>)>,
-        /// Output rows per generated dense block.
-        #[arg(long, default_value_t = cairn_codegen::CodegenOptions::default().block_rows, hide = true)]
-        block_rows: usize,
+        /// Accumulators per generated dense block.
+        #[arg(long, default_value_t = cairn_codegen::CodegenOptions::default().accumulators, hide = true)]
+        accumulators: usize,
         /// Largest input chunk per generated dense function.
         #[arg(long, default_value_t = cairn_codegen::CodegenOptions::default().chunk, hide = true)]
         chunk: usize,
@@ -157,7 +157,7 @@ fn execute(command: Command) -> Result<()> {
             out,
             scale,
             input_shapes,
-            block_rows,
+            accumulators,
             chunk,
             json,
         } => {
@@ -166,7 +166,10 @@ fn execute(command: Command) -> Result<()> {
                 out,
                 scale,
                 input_shapes,
-                codegen: cairn_codegen::CodegenOptions { block_rows, chunk },
+                codegen: cairn_codegen::CodegenOptions {
+                    accumulators,
+                    chunk,
+                },
                 quiet: json,
             })?;
             println!(

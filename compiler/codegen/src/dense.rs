@@ -1,19 +1,34 @@
 //! The render model of one dense layer (`templates/program/dense.cairo`): straight-line
-//! multiply-adds with literal weights, grouped into blocks of output rows and chunks of inputs.
+//! multiply-adds with literal weights, grouped into blocks of outputs and chunks of inputs.
+//!
+//! Packing: when the input's static bound ([`cairn_ir::bounds`]) and the weights keep every
+//! output sum within `L` bits, `lanes` outputs share one field element, in slots of 64 (or 128)
+//! bits: `x_i · Σ_l w_il·2^(slot·l)` performs `lanes` multiply-adds in one multiplication. Each
+//! lane is biased by 2^(L-1) from the start so that the final slots are non-negative and the
+//! whole value stays below 2^251 < p: the field element then equals the integer, and the runtime
+//! recovers every lane exactly (`cairn_runtime::packed`).
 
 use askama::Template;
+use cairn_ir::bounds::bits_of;
 use cairn_ir::{Data, Graph, Node};
+use num_bigint::BigInt;
 
 use crate::program::comment;
 use crate::{CodegenError, CodegenOptions};
 
+struct Unpack {
+    acc: String,
+    /// The runtime function, or `None` for an unpacked accumulator.
+    call: Option<&'static str>,
+    names: String,
+    outputs: Vec<String>,
+}
+
 struct Block {
-    /// `y0, y1, ..`: the block's outputs, bound in `run`.
-    results: String,
-    result_list: Vec<String>,
-    /// Initial sums: the biases (or zeros).
     init: String,
+    accs: String,
     functions: Vec<Function>,
+    unpacks: Vec<Unpack>,
 }
 
 struct Function {
@@ -34,8 +49,18 @@ struct DenseTemplate {
     n: usize,
     has_bias: bool,
     scale: u32,
-    block_rows: usize,
+    packing: String,
     blocks: Vec<Block>,
+}
+
+/// How many outputs share a field element, and the slot width, for lanes of `l` bits.
+pub(crate) fn lane_plan(l: u32) -> (usize, u32) {
+    match l {
+        0..=59 => (4, 64),
+        60..=64 => (3, 64),
+        65..=123 => (2, 128),
+        _ => (1, 0),
+    }
 }
 
 /// Splits `k` into the fewest chunks of at most `max`, as even as possible.
@@ -44,54 +69,71 @@ fn chunk_sizes(k: usize, max: usize) -> Vec<usize> {
     (0..n).map(|i| k / n + usize::from(i < k % n)).collect()
 }
 
-/// `w0 * x0 + w1 * x1 ...` with zero terms dropped and signs folded into the operator.
-fn dot(terms: impl Iterator<Item = (usize, i64)>) -> String {
-    let mut s = String::new();
-    for (i, w) in terms.filter(|&(_, w)| w != 0) {
-        let (sign, mag) = if w < 0 {
-            ("-", w.unsigned_abs())
+/// `acc + w0 * x0 + w1 * x1 ...` with zero terms dropped and signs folded into the operator.
+fn dot(acc: &str, terms: impl Iterator<Item = (usize, BigInt)>) -> String {
+    let mut s = acc.to_string();
+    let zero = BigInt::from(0);
+    let one = BigInt::from(1);
+    for (i, w) in terms.filter(|(_, w)| *w != zero) {
+        let (sign, mag) = if w < zero { ("-", -w) } else { ("+", w) };
+        if mag == one {
+            s.push_str(&format!(" {sign} x{i}"));
         } else {
-            ("+", w as u64)
-        };
-        let term = if mag == 1 {
-            format!("x{i}")
-        } else {
-            format!("x{i} * {mag}")
-        };
-        if s.is_empty() {
-            s = if sign == "-" {
-                format!("-{term}")
-            } else {
-                term
-            };
-        } else {
-            s.push_str(&format!(" {sign} {term}"));
+            s.push_str(&format!(" {sign} x{i} * {mag}"));
         }
     }
-    if s.is_empty() {
-        "0".into()
-    } else {
-        s
-    }
+    s
 }
 
+/// `x_bits`: static bound of the input (`|x| ≤ 2^x_bits`), if known.
 pub(crate) fn generate(
     g: &Graph,
     node: &Node,
+    x_bits: Option<u32>,
     opts: &CodegenOptions,
 ) -> Result<String, CodegenError> {
     let x_shape = &g.values[node.inputs[0]].ty.shape;
     let w_shape = &g.values[node.inputs[1]].ty.shape;
     let (k, n) = (w_shape[0], w_shape[1]);
     let rows = x_shape.iter().product::<usize>() / k;
-    let weights = match g.const_data(node.inputs[1]) {
-        Some(Data::Int(w)) => w,
-        _ => unreachable!("validated: constant quantised weights"),
+    let Some(Data::Int(weights)) = g.const_data(node.inputs[1]) else {
+        unreachable!("validated: constant quantised weights")
     };
     let bias = node.inputs.get(2).and_then(|&b| match g.const_data(b) {
         Some(Data::Int(b)) => Some(b),
         _ => None,
     });
+    let bias_of = |j: usize| bias.map(|b| b[j]).unwrap_or(0);
+
+    // Lane width: the largest |sum| any output can reach, plus a sign bit and a margin bit.
+    let lane_bits = x_bits.and_then(|xb| {
+        (0..n)
+            .map(|j| {
+                let s: u128 = (0..k)
+                    .map(|i| weights[i * n + j].unsigned_abs() as u128)
+                    .sum();
+                s.checked_mul(1u128.checked_shl(xb)?)?
+                    .checked_add(bias_of(j).unsigned_abs() as u128)
+            })
+            .try_fold(0u128, |m, v| v.map(|v| m.max(v)))
+            .map(|m| bits_of(m) + 2)
+    });
+    let (lanes, slot) = lane_bits.map(lane_plan).unwrap_or((1, 0));
+    let lane_bias = |l: usize| -> BigInt {
+        match lane_bits {
+            Some(lb) if lanes > 1 => BigInt::from(1) << (lb as usize - 1 + slot as usize * l),
+            _ => BigInt::from(0),
+        }
+    };
+    let packing = if lanes > 1 {
+        format!(
+            "Outputs are packed {lanes} to a field element in {slot}-bit slots (sums need {} bits).",
+            lane_bits.unwrap_or(0)
+        )
+    } else {
+        "Outputs are not packed (their bound does not fit a slot).".to_string()
+    };
+
     let chunks = chunk_sizes(k, opts.chunk);
     let starts: Vec<usize> = chunks
         .iter()
@@ -102,27 +144,38 @@ pub(crate) fn generate(
         })
         .collect();
 
+    // Packs: consecutive groups of `lanes` outputs; blocks: `accumulators` packs each.
+    let packs: Vec<Vec<usize>> = (0..n)
+        .step_by(lanes)
+        .map(|j0| (j0..(j0 + lanes).min(n)).collect())
+        .collect();
+    let packed = |i: usize, pack: &[usize]| -> BigInt {
+        pack.iter()
+            .enumerate()
+            .map(|(l, &j)| BigInt::from(weights[i * n + j]) << (slot as usize * l))
+            .sum()
+    };
     let mut blocks = Vec::new();
-    for (bi, row0) in (0..n).step_by(opts.block_rows.max(1)).enumerate() {
-        let cols: Vec<usize> = (row0..(row0 + opts.block_rows).min(n)).collect();
+    for (bi, group) in packs.chunks(opts.accumulators.max(1)).enumerate() {
         let mut functions = Vec::new();
         for (ci, (&start, &len)) in starts.iter().zip(&chunks).enumerate() {
-            let exprs: Vec<String> = cols
+            let exprs: Vec<String> = group
                 .iter()
                 .enumerate()
-                .map(|(r, &j)| {
-                    let d = dot((0..len).map(|i| (i, weights[(start + i) * n + j])));
-                    if d == "0" {
-                        format!("a{r}")
-                    } else if let Some(neg) = d.strip_prefix('-') {
-                        format!("a{r} - {neg}")
-                    } else {
-                        format!("a{r} + {d}")
-                    }
+                .map(|(a, pack)| {
+                    dot(
+                        &format!("a{a}"),
+                        (0..len).map(|i| (i, packed(start + i, pack))),
+                    )
                 })
                 .collect();
             // Inputs no output of this block uses are bound to `_` names (no warnings).
-            let used = |i: usize| cols.iter().any(|&j| weights[(start + i) * n + j] != 0);
+            let used = |i: usize| {
+                group
+                    .iter()
+                    .flatten()
+                    .any(|&j| weights[(start + i) * n + j] != 0)
+            };
             let params: Vec<String> = (0..len)
                 .map(|i| {
                     if used(i) {
@@ -132,7 +185,7 @@ pub(crate) fn generate(
                     }
                 })
                 .collect();
-            let accs: Vec<String> = (0..cols.len()).map(|r| format!("a{r}")).collect();
+            let accs: Vec<String> = (0..group.len()).map(|a| format!("a{a}")).collect();
             functions.push(Function {
                 name: format!("block_{bi}_{ci}"),
                 start,
@@ -142,16 +195,61 @@ pub(crate) fn generate(
                 exprs,
             });
         }
-        let result_list: Vec<String> = cols.iter().map(|&j| format!("y{j}")).collect();
-        let init: Vec<String> = cols
+        let init: Vec<String> = group
             .iter()
-            .map(|&j| bias.map(|b| b[j]).unwrap_or(0).to_string())
+            .map(|pack| {
+                let v: BigInt = pack
+                    .iter()
+                    .enumerate()
+                    .map(|(l, &j)| (BigInt::from(bias_of(j)) << (slot as usize * l)) + lane_bias(l))
+                    .sum();
+                v.to_string()
+            })
             .collect();
+        let unpacks = group
+            .iter()
+            .enumerate()
+            .map(|(a, pack)| {
+                if lanes == 1 {
+                    return Unpack {
+                        acc: format!("a{a}"),
+                        call: None,
+                        names: String::new(),
+                        outputs: vec![format!("a{a}")],
+                    };
+                }
+                let (call, width) = if slot == 64 {
+                    ("unpack_64", 4)
+                } else {
+                    ("unpack_128", 2)
+                };
+                let names: Vec<String> = (0..width)
+                    .map(|l| {
+                        if l < pack.len() {
+                            format!("p{a}_{l}")
+                        } else {
+                            format!("_p{a}_{l}")
+                        }
+                    })
+                    .collect();
+                let half = lane_bias(0);
+                let outputs = (0..pack.len())
+                    .map(|l| format!("p{a}_{l} - {half}"))
+                    .collect();
+                Unpack {
+                    acc: format!("a{a}"),
+                    call: Some(call),
+                    names: names.join(", "),
+                    outputs,
+                }
+            })
+            .collect();
+        let accs: Vec<String> = (0..group.len()).map(|a| format!("a{a}")).collect();
         blocks.push(Block {
-            results: result_list.join(", "),
-            result_list,
             init: init.join(", "),
+            accs: accs.join(", "),
             functions,
+            unpacks,
         });
     }
     let t = DenseTemplate {
@@ -161,7 +259,7 @@ pub(crate) fn generate(
         n,
         has_bias: bias.is_some(),
         scale: g.values[node.output].scale.unwrap_or(0),
-        block_rows: opts.block_rows,
+        packing,
         blocks,
     };
     t.render().map_err(|source| CodegenError::Template {
@@ -183,11 +281,30 @@ mod tests {
 
     #[test]
     fn dot_products_fold_signs_and_skip_zeros() {
+        let t = |v: &[i64]| {
+            v.iter()
+                .enumerate()
+                .map(|(i, &w)| (i, BigInt::from(w)))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
-            dot([(0, 3), (1, 0), (2, -1), (3, -7)].into_iter()),
-            "x0 * 3 - x2 - x3 * 7"
+            dot("a0", t(&[3, 0, -1, -7]).into_iter()),
+            "a0 + x0 * 3 - x2 - x3 * 7"
         );
-        assert_eq!(dot([(0, -2)].into_iter()), "-x0 * 2");
-        assert_eq!(dot([(0, 0)].into_iter()), "0");
+        assert_eq!(dot("a0", t(&[0]).into_iter()), "a0");
+    }
+
+    #[test]
+    fn lanes_fit_their_slots_below_the_field_size() {
+        for l in 1..200 {
+            let (lanes, slot) = lane_plan(l);
+            if lanes > 1 {
+                assert!(l <= slot, "lane of {l} bits in a {slot}-bit slot");
+                assert!(
+                    slot * (lanes as u32 - 1) + l <= 251,
+                    "{lanes} lanes of {l} bits exceed 2^251"
+                );
+            }
+        }
     }
 }

@@ -37,8 +37,8 @@ pub enum CodegenError {
 /// Shape of the generated dense layers (see `templates/program/dense.cairo`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CodegenOptions {
-    /// Output rows computed together, sharing one load of each input.
-    pub block_rows: usize,
+    /// (Packed) accumulators computed together, sharing one load of each input.
+    pub accumulators: usize,
     /// Largest chunk of inputs one generated function reads.
     pub chunk: usize,
 }
@@ -46,8 +46,8 @@ pub struct CodegenOptions {
 impl Default for CodegenOptions {
     fn default() -> Self {
         CodegenOptions {
-            block_rows: 4,
-            chunk: 128,
+            accumulators: 4,
+            chunk: 64,
         }
     }
 }

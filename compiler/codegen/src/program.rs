@@ -221,6 +221,7 @@ pub(crate) fn generate(
     let mut files = Vec::new();
     let mut modules = Vec::new();
     let mut fresh = g.values.len();
+    let bits = cairn_ir::bounds::value_bits(g);
     for node in &g.nodes {
         let out = node.output;
         let scale = |v: ValueId| g.values[v].scale.unwrap_or(0);
@@ -242,7 +243,7 @@ pub(crate) fn generate(
                 let module = format!("dense_{out}");
                 files.push((
                     PathBuf::from(format!("src/{module}.cairo")),
-                    dense::generate(g, node, opts)?,
+                    dense::generate(g, node, bits[node.inputs[0]], opts)?,
                 ));
                 modules.push(module.clone());
                 step(StepKind::Dense(module), vec![node.inputs[0]])

@@ -20,6 +20,10 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../cairo_runtime/src/fixed.cairo"),
     ),
     (
+        "src/packed.cairo",
+        include_str!("../../../cairo_runtime/src/packed.cairo"),
+    ),
+    (
         "src/tensor.cairo",
         include_str!("../../../cairo_runtime/src/tensor.cairo"),
     ),

@@ -8,35 +8,48 @@
 //! - `Sigmoid`/`Tanh`: any operand scale ≥ the table's grid bits, any result scale;
 //! - `Rescale { shift }`: result scale = operand scale + shift.
 //!
-//! Every rescale is an exact integer division with a range check: a value outside
-//! [`RESCALE_WINDOW`] makes the program fail instead of wrapping silently in the field.
+//! Every rescale is an exact integer division with range checks: its operand must lie in the
+//! rescale window and its result in the activation range, or the program fails (and so does its
+//! proof) instead of wrapping silently in the field.
+//!
+//! The activation range is what makes packed dense layers sound: every input of a dense layer is
+//! a checked input, a rescale result, or something derived from those with a known bound
+//! ([`crate::bounds`]), so the sum each packed lane accumulates is bounded at compile time.
 
-/// Values entering a rescale must satisfy `0 ≤ x + RESCALE_BIAS + d/2 < 2^128`; the Cairo
-/// runtime checks it with a `felt252 → u128` conversion.
+/// Values entering a rescale must satisfy `0 ≤ x + 2^RESCALE_BIAS_BITS + d/2 < 2^128`; the
+/// Cairo runtime checks it with a `felt252 → u128` conversion.
 pub const RESCALE_BIAS_BITS: u32 = 120;
+/// Inputs and rescale results lie in `[-2^ACT_BOUND_BITS, 2^ACT_BOUND_BITS)`: checked at entry
+/// and after every rescale. At the default scale 16 that is ±2^24 ≈ ±16.7 million.
+pub const ACT_BOUND_BITS: u32 = 40;
 /// Inputs must lie in `[-2^INPUT_BOUND_BITS, 2^INPUT_BOUND_BITS)`; checked on entry.
-pub const INPUT_BOUND_BITS: u32 = 100;
+pub const INPUT_BOUND_BITS: u32 = ACT_BOUND_BITS;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("fixed-point value {value} is out of range for a rescale by 2^{shift}")]
+#[error("fixed-point value {value} is out of range for a rescale by 2^{shift} (activations must stay within ±2^{ACT_BOUND_BITS} at their scale)")]
 pub struct RangeError {
     pub value: i128,
     pub shift: i32,
 }
 
 /// Multiplies by `2^shift`, or divides by `2^-shift` rounding half up (`floor(x/d + 1/2)`),
-/// failing where the Cairo runtime's range check fails.
+/// failing where the Cairo runtime's range checks fail.
 pub fn rescale(x: i128, shift: i32) -> Result<i128, RangeError> {
     let err = RangeError { value: x, shift };
-    if shift >= 0 {
-        let y = x.checked_mul(1i128 << shift).ok_or(err.clone())?;
-        check_window(y, 0).ok_or(err)?;
-        return Ok(y);
-    }
-    let k = (-shift) as u32;
-    let d = 1i128 << k;
-    let biased = check_window(x, k).ok_or(err)?;
-    Ok(biased.div_euclid(d) - (1i128 << (RESCALE_BIAS_BITS - k)))
+    let y = if shift >= 0 {
+        x.checked_mul(1i128 << shift).ok_or(err.clone())?
+    } else {
+        let k = (-shift) as u32;
+        let d = 1i128 << k;
+        let biased = check_window(x, k).ok_or(err.clone())?;
+        biased.div_euclid(d) - (1i128 << (RESCALE_BIAS_BITS - k))
+    };
+    in_act_range(y).then_some(y).ok_or(err)
+}
+
+/// `|y| < 2^ACT_BOUND_BITS` (lower bound inclusive), as `cairn_runtime::fixed::check_act`.
+pub fn in_act_range(y: i128) -> bool {
+    (-(1i128 << ACT_BOUND_BITS)..(1i128 << ACT_BOUND_BITS)).contains(&y)
 }
 
 /// `x + 2^120 + d/2` when it lies in `[0, 2^128)`.
@@ -105,7 +118,10 @@ impl Pwl {
     pub fn eval(&self, x: i128, s_in: u32, s_out: u32) -> Result<i128, RangeError> {
         let k = s_in - self.grid_bits;
         let top = (2 * self.half_width as i128) << s_in;
-        let u = (x + ((self.half_width as i128) << s_in)).clamp(0, top);
+        let u = x
+            .checked_add((self.half_width as i128) << s_in)
+            .ok_or(RangeError { value: x, shift: 0 })?
+            .clamp(0, top);
         let i = (u >> k) as usize;
         let r = u - ((i as i128) << k);
         let (t0, t1) = (self.table[i] as i128, self.table[i + 1] as i128);
@@ -131,11 +147,13 @@ mod tests {
     }
 
     #[test]
-    fn rescale_rejects_values_outside_the_window() {
-        assert!(rescale(1i128 << 126, -16).is_ok());
+    fn rescale_rejects_values_outside_the_window_and_the_activation_range() {
+        assert!(rescale(1i128 << 55, -16).is_ok());
+        assert!(rescale(1i128 << 56, -16).is_err()); // result 2^40
+        assert!(rescale(-(1i128 << 56), -16).is_ok()); // result -2^40
         assert!(rescale(-(1i128 << 121), -16).is_err());
         assert!(rescale(i128::MAX, -1).is_err());
-        assert!(rescale(1i128 << 120, 10).is_err());
+        assert!(rescale(1i128 << 30, 10).is_err());
     }
 
     /// The stated maximum errors of the approximations (README, "Numerics"), measured against

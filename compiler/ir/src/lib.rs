@@ -14,6 +14,7 @@
 //! The same semantics are implemented twice on purpose: in [`eval`] (Rust, float and bit-exact
 //! fixed point) and in the generated Cairo. Tests compare the two exactly.
 
+pub mod bounds;
 pub mod eval;
 pub mod fixed;
 pub mod graph;

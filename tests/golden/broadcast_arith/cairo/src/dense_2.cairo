@@ -1,11 +1,12 @@
 //! matmul: [2 × 3] · [3 × 4], at scale 2^-32.
 //!
-//! Straight-line multiply-adds with the weights as literals. `block_B` computes 4
-//! outputs over all inputs by chaining `block_B_C`, each of which adds one chunk of inputs to the
-//! running sums, so each input is loaded once per block and no function grows with the layer.
-//! Each chunk function pushes about a thousand cells; it revokes ap tracking so that callers
-//! keep what outlives a call in frame locals (ap-relative references would overflow the 16-bit
-//! offsets after a few blocks).
+//! Straight-line multiply-adds with the weights as literals. Outputs are packed 3 to a field element in 64-bit slots (sums need 61 bits).
+//! `block_B` computes its outputs over all inputs by chaining `block_B_C`, each of which adds one
+//! chunk of inputs to the running sums: each input is loaded once per block, and no function
+//! grows with the layer. Chunk functions revoke ap tracking so that callers keep what outlives a
+//! call in frame locals (ap-relative references would overflow after a few blocks).
+
+use cairn_runtime::packed;
 
 pub fn run(x: Span<felt252>) -> Span<felt252> {
     let mut x = x;
@@ -27,33 +28,33 @@ fn row(x: Span<felt252>, out: Array<felt252>) -> (Span<felt252>, Array<felt252>)
 
 #[inline(never)]
 fn block_0(x: Span<felt252>, out: Array<felt252>) -> (Span<felt252>, Array<felt252>) {
-    let acc = [0, 0, 0, 0];
+    let acc = [392318858461667547761004486883037804974011049748094517248, 1152921504606846976];
     let (x, out, acc) = block_0_0(x, out, acc);
-    let [y0, y1, y2, y3] = acc;
+    let [a0, a1] = acc;
     let mut out = out;
-    out.append(y0);
-    out.append(y1);
-    out.append(y2);
-    out.append(y3);
+    let (p0_0, p0_1, p0_2, _p0_3) = packed::unpack_64(a0);
+    out.append(p0_0 - 1152921504606846976);
+    out.append(p0_1 - 1152921504606846976);
+    out.append(p0_2 - 1152921504606846976);
+    let (p1_0, _p1_1, _p1_2, _p1_3) = packed::unpack_64(a1);
+    out.append(p1_0 - 1152921504606846976);
     (x, out)
 }
 
 #[inline(never)]
 fn block_0_0(
-    x: Span<felt252>, out: Array<felt252>, acc: [felt252; 4],
-) -> (Span<felt252>, Array<felt252>, [felt252; 4]) {
+    x: Span<felt252>, out: Array<felt252>, acc: [felt252; 2],
+) -> (Span<felt252>, Array<felt252>, [felt252; 2]) {
     core::internal::revoke_ap_tracking();
     let mut chunk = x.slice(0, 3);
     let [x0, x1, x2] = (*chunk.multi_pop_front::<3>().unwrap()).unbox();
-    let [a0, a1, a2, a3] = acc;
+    let [a0, a1] = acc;
     (
         x,
         out,
         [
-            a0 + x0 * 17778 - x1 * 35304 - x2 * 31310,
-            a1 + x0 * 10273 - x1 * 3179 - x2 * 64128,
-            a2 - x0 * 12251 + x1 * 7426 - x2 * 53008,
-            a3 - x0 * 164938 - x1 * 100279 + x2 * 69527,
+            a0 - x0 * 4168799277148417115700298913777374134778510 + x1 * 2526936856754889029620377635377988073649688 - x2 * 18037687705745106072449513994702015478921806,
+            a1 - x0 * 164938 - x1 * 100279 + x2 * 69527,
         ],
     )
 }

@@ -1,11 +1,12 @@
 //! /2/Gemm.ab: [2 × 12] · [12 × 3] + bias, at scale 2^-32.
 //!
-//! Straight-line multiply-adds with the weights as literals. `block_B` computes 4
-//! outputs over all inputs by chaining `block_B_C`, each of which adds one chunk of inputs to the
-//! running sums, so each input is loaded once per block and no function grows with the layer.
-//! Each chunk function pushes about a thousand cells; it revokes ap tracking so that callers
-//! keep what outlives a call in frame locals (ap-relative references would overflow the 16-bit
-//! offsets after a few blocks).
+//! Straight-line multiply-adds with the weights as literals. Outputs are packed 3 to a field element in 64-bit slots (sums need 62 bits).
+//! `block_B` computes its outputs over all inputs by chaining `block_B_C`, each of which adds one
+//! chunk of inputs to the running sums: each input is loaded once per block, and no function
+//! grows with the layer. Chunk functions revoke ap tracking so that callers keep what outlives a
+//! call in frame locals (ap-relative references would overflow after a few blocks).
+
+use cairn_runtime::packed;
 
 pub fn run(x: Span<felt252>) -> Span<felt252> {
     let mut x = x;
@@ -27,31 +28,30 @@ fn row(x: Span<felt252>, out: Array<felt252>) -> (Span<felt252>, Array<felt252>)
 
 #[inline(never)]
 fn block_0(x: Span<felt252>, out: Array<felt252>) -> (Span<felt252>, Array<felt252>) {
-    let acc = [447356864, -233539216, -702248448];
+    let acc = [784637716684372331470013399091108048887726832209812398016];
     let (x, out, acc) = block_0_0(x, out, acc);
-    let [y0, y1, y2] = acc;
+    let [a0] = acc;
     let mut out = out;
-    out.append(y0);
-    out.append(y1);
-    out.append(y2);
+    let (p0_0, p0_1, p0_2, _p0_3) = packed::unpack_64(a0);
+    out.append(p0_0 - 2305843009213693952);
+    out.append(p0_1 - 2305843009213693952);
+    out.append(p0_2 - 2305843009213693952);
     (x, out)
 }
 
 #[inline(never)]
 fn block_0_0(
-    x: Span<felt252>, out: Array<felt252>, acc: [felt252; 3],
-) -> (Span<felt252>, Array<felt252>, [felt252; 3]) {
+    x: Span<felt252>, out: Array<felt252>, acc: [felt252; 1],
+) -> (Span<felt252>, Array<felt252>, [felt252; 1]) {
     core::internal::revoke_ap_tracking();
     let mut chunk = x.slice(0, 12);
     let [x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11] = (*chunk.multi_pop_front::<12>().unwrap()).unbox();
-    let [a0, a1, a2] = acc;
+    let [a0] = acc;
     (
         x,
         out,
         [
-            a0 - x0 * 84833 + x1 * 80671 + x2 * 117145 + x3 * 38422 + x4 * 86003 + x5 * 7369 - x6 * 50383 + x7 * 51053 - x8 * 84033 - x9 * 34809 + x10 * 44196 + x11 * 74681,
-            a1 + x0 * 80076 + x1 * 90381 + x2 * 13671 + x3 * 103862 - x4 * 37774 - x5 * 27602 + x6 * 80481 - x7 * 72064 - x8 * 86304 + x9 * 1974 - x10 * 73627 - x11 * 25236,
-            a2 - x0 * 83733 - x1 * 84934 + x2 * 85969 + x3 * 29395 - x4 * 45474 - x5 * 114667 + x6 * 67374 - x7 * 19379 - x8 * 36059 + x9 * 91326 + x10 * 62762 - x11 * 72363,
+            a0 - x0 * 28492863429390940359701604525637881594727265 - x1 * 28901542552062987454131023731483858287117537 + x2 * 29253734801826158765735037064533364650920345 + x3 * 10002600175640986135421812318440448025728534 - x4 * 15474000353362755688230304208992532250406925 - x5 * 39019158167723250790463943140301096546722615 + x6 * 22926184188931308038866013210904169902193457 - x7 * 6594331988560866484786082682348041297410195 - x8 * 12270241868802120055617852769919559079643201 + x9 * 31076627441421626114292563271115166334285831 + x10 * 21356801912691939842530138685717623330614436 - x11 * 24623852917499870032065698751029177330097223,
         ],
     )
 }
