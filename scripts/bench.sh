@@ -12,7 +12,7 @@ MODELS=("$@")
 [ ${#MODELS[@]} -gt 0 ] || MODELS=(example mlp_relu mlp_tanh_sigmoid linear mlp_784_64_32_10)
 command -v /usr/bin/time >/dev/null || { echo "bench: needs GNU time (apt-get install time)" >&2; exit 1; }
 cargo build --bin cairn >/dev/null 2>&1
-CAIRN=$PWD/target/debug/cairn
+CAIRN=$(realpath "${CARGO_TARGET_DIR:-target}")/debug/cairn
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 echo "== building cairn (the first build of the whole stack takes 20-40 minutes)"
 cargo build --bin cairn
-CAIRN=target/debug/cairn
+CAIRN=${CARGO_TARGET_DIR:-target}/debug/cairn
 OUT=${OUT:-out/example}
 MODEL=tests/models/example
 set -x
