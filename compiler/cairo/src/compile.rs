@@ -88,6 +88,7 @@ fn compile_on_this_thread(dir: &Path, corelib_src: &Path) -> anyhow::Result<Exec
         .allow_warnings()
         .with_crates(&main_crates);
     let crate_ids = CrateInput::into_crate_ids(&db, main_crates);
+    warm_up_functions(&db, &crate_ids);
     let config = ExecutableConfig {
         builtin_list: Some(BUILTINS.to_vec()),
         ..Default::default()
@@ -95,6 +96,41 @@ fn compile_on_this_thread(dir: &Path, corelib_src: &Path) -> anyhow::Result<Exec
     let compiled = compile_executable_in_prepared_db(&db, None, crate_ids, reporter, config)
         .map(|c| Executable::new(c.compiled_function));
     compiled.map_err(|e| anyhow::anyhow!("{e:#}\n{diagnostics}"))
+}
+
+/// Lowers every function of the given crates to Sierra on all cores, leaves first.
+///
+/// The compiler's own warm-up starts from the executable, whose lowering pulls in every callee
+/// on one thread (its inliner needs them), so on generated code it runs sequentially. Dense
+/// layers are hundreds of independent leaf functions: computing them first in parallel fills
+/// the database's caches, and the compile proper then finds them done.
+fn warm_up_functions(db: &RootDatabase, crates: &[cairo_lang_filesystem::ids::CrateId<'_>]) {
+    use cairo_lang_defs::db::DefsGroup;
+    use cairo_lang_defs::ids::NamedLanguageElementId;
+    use cairo_lang_lowering::ids::ConcreteFunctionWithBodyId;
+    use cairo_lang_sierra_generator::db::SierraGenGroup;
+    use cairo_lang_utils::CloneableDatabase;
+    use rayon::prelude::*;
+
+    let mut functions: Vec<(bool, ConcreteFunctionWithBodyId<'_>)> = Vec::new();
+    for &crate_id in crates {
+        for &module in db.crate_modules(crate_id) {
+            for &f in db.module_free_functions_ids(module).unwrap_or(&[]) {
+                if let Some(id) = ConcreteFunctionWithBodyId::from_no_generics_free(db, f) {
+                    // Chunk functions (`block_B_C`) are the leaves.
+                    let name = f.name(db).long(db).to_string();
+                    let leaf = name.starts_with("block_") && name.matches('_').count() == 2;
+                    functions.push((!leaf, id));
+                }
+            }
+        }
+    }
+    functions.sort_by_key(|(inner, _)| *inner);
+    functions
+        .into_par_iter()
+        .for_each_with(db.dyn_clone(), |db, (_, id)| {
+            let _ = db.as_ref().function_with_body_sierra(id);
+        });
 }
 
 /// The bytecode as field elements.

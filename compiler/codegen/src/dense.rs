@@ -8,6 +8,8 @@
 //! whole value stays below 2^251 < p: the field element then equals the integer, and the runtime
 //! recovers every lane exactly (`cairn_runtime::packed`).
 
+use std::path::PathBuf;
+
 use askama::Template;
 use cairn_ir::bounds::bits_of;
 use cairn_ir::{Data, Graph, Node};
@@ -25,6 +27,9 @@ struct Unpack {
 }
 
 struct Block {
+    /// First and last output index of the block.
+    first: usize,
+    last: usize,
     init: String,
     accs: String,
     functions: Vec<Function>,
@@ -38,6 +43,13 @@ struct Function {
     params: String,
     accs: String,
     exprs: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "program/dense_block.cairo", escape = "none")]
+struct BlockTemplate<'a> {
+    node: &'a str,
+    b: &'a Block,
 }
 
 #[derive(Template)]
@@ -85,13 +97,16 @@ fn dot(acc: &str, terms: impl Iterator<Item = (usize, BigInt)>) -> String {
     s
 }
 
-/// `x_bits`: static bound of the input (`|x| ≤ 2^x_bits`), if known.
+/// The files of one dense layer's module `module`: `src/{module}.cairo` and one
+/// `src/{module}/block_B.cairo` per block. `x_bits`: static bound of the input
+/// (`|x| ≤ 2^x_bits`), if known.
 pub(crate) fn generate(
     g: &Graph,
     node: &Node,
+    module: &str,
     x_bits: Option<u32>,
     opts: &CodegenOptions,
-) -> Result<String, CodegenError> {
+) -> Result<Vec<(PathBuf, String)>, CodegenError> {
     let x_shape = &g.values[node.inputs[0]].ty.shape;
     let w_shape = &g.values[node.inputs[1]].ty.shape;
     let (k, n) = (w_shape[0], w_shape[1]);
@@ -245,7 +260,15 @@ pub(crate) fn generate(
             })
             .collect();
         let accs: Vec<String> = (0..group.len()).map(|a| format!("a{a}")).collect();
+        let first = group[0][0];
+        let last = group
+            .last()
+            .and_then(|p| p.last())
+            .copied()
+            .unwrap_or(first);
         blocks.push(Block {
+            first,
+            last,
             init: init.join(", "),
             accs: accs.join(", "),
             functions,
@@ -262,10 +285,21 @@ pub(crate) fn generate(
         packing,
         blocks,
     };
-    t.render().map_err(|source| CodegenError::Template {
-        template: "program/dense.cairo",
-        source,
-    })
+    let err = |template| move |source| CodegenError::Template { template, source };
+    let mut files = vec![(
+        PathBuf::from(format!("src/{module}.cairo")),
+        t.render().map_err(err("program/dense.cairo"))?,
+    )];
+    for (bi, b) in t.blocks.iter().enumerate() {
+        let text = BlockTemplate { node: &t.node, b }
+            .render()
+            .map_err(err("program/dense_block.cairo"))?;
+        files.push((
+            PathBuf::from(format!("src/{module}/block_{bi}.cairo")),
+            text,
+        ));
+    }
+    Ok(files)
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ impl Default for CodegenOptions {
     fn default() -> Self {
         CodegenOptions {
             accumulators: 4,
-            chunk: 64,
+            chunk: 32,
         }
     }
 }

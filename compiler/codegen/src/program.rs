@@ -241,10 +241,13 @@ pub(crate) fn generate(
         let s = match &node.op {
             Op::MatMul => {
                 let module = format!("dense_{out}");
-                files.push((
-                    PathBuf::from(format!("src/{module}.cairo")),
-                    dense::generate(g, node, bits[node.inputs[0]], opts)?,
-                ));
+                files.extend(dense::generate(
+                    g,
+                    node,
+                    &module,
+                    bits[node.inputs[0]],
+                    opts,
+                )?);
                 modules.push(module.clone());
                 step(StepKind::Dense(module), vec![node.inputs[0]])
             }
