@@ -145,6 +145,15 @@ def helper_models():
     ]
     save(helper.make_graph(nodes, "reshape_chain", [x], [out]), "reshape_chain.onnx", {"x": rng.normal(size=(1, 2, 3))})
 
+    # Two inputs, the second consumed first: inputs must keep the model's order.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [3])
+    out = helper.make_tensor_value_info("out", TensorProto.FLOAT, [2, 3])
+    nodes = [helper.make_node("Sigmoid", ["y"], ["sy"], name="sigmoid_y"),
+             helper.make_node("Sub", ["x", "sy"], ["out"], name="sub")]
+    save(helper.make_graph(nodes, "two_inputs", [x, y], [out]), "two_inputs.onnx",
+         {"x": rng.normal(size=(2, 3)), "y": rng.normal(size=(3,))})
+
     # An op Cairn does not support (for the error-reporting tests): two of them.
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
     out = helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 4])

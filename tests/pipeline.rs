@@ -197,3 +197,8 @@ fn large_inputs_stay_bit_exact_through_packed_layers() {
     assert!(s.bit_exact);
     assert!(s.max_rel_error < 1e-3, "{}", s.max_rel_error);
 }
+
+#[test]
+fn several_inputs_keep_the_model_order() {
+    check("two_inputs");
+}

@@ -79,6 +79,18 @@ pub fn lower(
         .map(|o| o.to_vec())
         .unwrap_or_default();
 
+    // Graph inputs first, in the model's order (the evaluation order may differ), so that input
+    // files, the manifest and the program's argument all list them as the model does.
+    for (ix, outlet) in inputs.iter().enumerate() {
+        let fact = &model.node(outlet.node).outputs[0].fact;
+        let shape = fact
+            .shape
+            .as_concrete()
+            .map(|s| s.to_vec())
+            .unwrap_or_default();
+        let v = cx.graph.add_input(&input_names[ix], TensorType::f32(shape));
+        cx.values.insert(*outlet, v);
+    }
     for id in order {
         let node = model.node(id);
         let fact = &node.outputs[0].fact;
@@ -91,10 +103,8 @@ pub fn lower(
             unsupported.push(reject(format!("symbolic output shape {:?}", fact.shape)));
             continue;
         };
-        if let Some(ix) = inputs.iter().position(|o| o.node == id) {
-            let v = cx.graph.add_input(&input_names[ix], TensorType::f32(shape));
-            cx.values.insert(OutletId::new(id, 0), v);
-            continue;
+        if inputs.iter().any(|o| o.node == id) {
+            continue; // declared above, in the model's order
         }
         if node.outputs.len() != 1 {
             unsupported.push(reject(format!(
