@@ -170,6 +170,15 @@ def helper_models():
     graph = helper.make_graph(nodes, "symbolic_batch", [x], [out], [init("w", rng.normal(size=(3, 2)))])
     save(graph, "symbolic_batch.onnx", {"x": rng.normal(size=(1, 3))})
 
+    # Products of two runtime tensors: MatMul, then Gemm with a transposed runtime B and a bias.
+    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, [2, 3])
+    b = helper.make_tensor_value_info("b", TensorProto.FLOAT, [3, 4])
+    out = helper.make_tensor_value_info("out", TensorProto.FLOAT, [2, 2])
+    nodes = [helper.make_node("MatMul", ["a", "b"], ["ab"], name="matmul"),
+             helper.make_node("Gemm", ["ab", "ab", "c"], ["out"], name="gemm", transB=1, alpha=0.5)]
+    graph = helper.make_graph(nodes, "runtime_products", [a, b], [out], [init("c", rng.normal(size=(2,)))])
+    save(graph, "runtime_products.onnx", {"a": rng.normal(size=(2, 3)), "b": rng.normal(size=(3, 4))})
+
 
 if __name__ == "__main__":
     os.makedirs(MODELS, exist_ok=True)

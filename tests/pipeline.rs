@@ -202,3 +202,8 @@ fn large_inputs_stay_bit_exact_through_packed_layers() {
 fn several_inputs_keep_the_model_order() {
     check("two_inputs");
 }
+
+#[test]
+fn products_of_two_runtime_tensors() {
+    check("runtime_products");
+}

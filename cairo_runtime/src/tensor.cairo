@@ -73,3 +73,23 @@ pub fn check_inputs(x: Span<felt252>, len: usize) {
         check_input(*v);
     }
 }
+
+/// `a[rows, k] · b[k, n]` for a runtime `b` (products by constant weights are generated as
+/// straight-line code instead). The result is at the sum of the operands' scales.
+pub fn matmul(a: Span<felt252>, b: Span<felt252>, k: usize, n: usize) -> Array<felt252> {
+    let mut out = array![];
+    let rows = a.len() / k;
+    for r in 0..rows {
+        let row = a.slice(r * k, k);
+        for j in 0..n {
+            let mut acc = 0;
+            let mut i = 0;
+            for x in row {
+                acc += *x * *b[i * n + j];
+                i += 1;
+            }
+            out.append(acc);
+        }
+    }
+    out
+}

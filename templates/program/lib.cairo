@@ -34,6 +34,8 @@ fn main(input: Array<felt252>) -> Array<felt252> {
 {%- match s.kind %}
 {%- when StepKind::Dense with (module) %}
     let v{{ s.out }} = {{ module }}::run(v{{ s.args[0] }});
+{%- when StepKind::MatMul with (k, n) %}
+    let v{{ s.out }} = tensor::matmul(v{{ s.args[0] }}, v{{ s.args[1] }}, {{ k }}, {{ n }}).span();
 {%- when StepKind::Zip with (func) %}
     let v{{ s.out }} = tensor::{{ func }}(v{{ s.args[0] }}, v{{ s.args[1] }}).span();
 {%- when StepKind::Gather with (indices) %}

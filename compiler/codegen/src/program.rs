@@ -37,6 +37,8 @@ pub(crate) struct PwlView {
 
 pub(crate) enum StepKind {
     Dense(String),
+    /// A product by a runtime matrix: `(k, n)`.
+    MatMul(usize, usize),
     Zip(&'static str),
     Gather(String),
     Const(String),
@@ -239,6 +241,14 @@ pub(crate) fn generate(
             kind,
         };
         let s = match &node.op {
+            Op::MatMul if g.const_data(node.inputs[1]).is_none() => {
+                let shape = &g.values[node.inputs[1]].ty.shape;
+                b.need_const(node.inputs[0]);
+                step(
+                    StepKind::MatMul(shape[0], shape[1]),
+                    vec![node.inputs[0], node.inputs[1]],
+                )
+            }
             Op::MatMul => {
                 let module = format!("dense_{out}");
                 files.extend(dense::generate(

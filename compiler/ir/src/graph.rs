@@ -90,7 +90,8 @@ pub struct Value {
 /// (`cairn-passes`), code generation and a runtime function (`cairn-codegen`, `cairo_runtime/`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Op {
-    /// `a[.., m, k] @ b[k, n] (+ bias[n])`; `b` and `bias` are constants.
+    /// `a[.., m, k] @ b[k, n] (+ bias[n])`; `bias` is a constant; `b` a constant (weights,
+    /// compiled to straight-line code) or a runtime tensor (a loop).
     MatMul,
     /// Element-wise with numpy broadcasting.
     Add,
@@ -213,11 +214,12 @@ impl Graph {
         counts
     }
 
-    /// Number of multiply-adds of the dense layers (the figure steps are reported against).
+    /// Number of multiply-adds of the dense layers, products by constant weights (the figure
+    /// steps are reported against).
     pub fn multiply_adds(&self) -> u64 {
         self.nodes
             .iter()
-            .filter(|n| n.op == Op::MatMul)
+            .filter(|n| n.op == Op::MatMul && self.const_data(n.inputs[1]).is_some())
             .map(|n| {
                 let a = &self.values[n.inputs[0]].ty.shape;
                 let b = &self.values[n.inputs[1]].ty.shape;

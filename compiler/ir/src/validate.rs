@@ -142,12 +142,6 @@ fn check_node(g: &Graph, node: &Node) -> Result<(), String> {
             if a.is_empty() || b.len() != 2 || a[a.len() - 1] != b[0] {
                 return Err(format!("cannot multiply {a:?} by {b:?}"));
             }
-            if g.const_data(node.inputs[1]).is_none() {
-                return Err(
-                    "the right-hand side must be a constant (a runtime one is not supported yet)"
-                        .into(),
-                );
-            }
             if let Some(&bias) = node.inputs.get(2) {
                 if g.const_data(bias).is_none() || g.values[bias].ty.shape != [b[1]] {
                     return Err(format!("the bias must be a constant of shape [{}]", b[1]));

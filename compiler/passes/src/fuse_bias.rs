@@ -27,8 +27,10 @@ pub fn fuse_bias(mut g: Graph) -> Graph {
             let b_shape = &g.values[b].ty.shape;
             let along_last =
                 b_shape.iter().rev().skip(1).all(|&d| d == 1) && b_shape.last() == Some(&n);
+            // Only products by constant weights take a bias (see `Op::MatMul`).
             if mm.op != Op::MatMul
                 || mm.inputs.len() != 2
+                || g.const_data(mm.inputs[1]).is_none()
                 || uses[mm_out] != 1
                 || !along_last
                 || g.values[add.output].ty.shape != g.values[mm_out].ty.shape

@@ -1,5 +1,5 @@
 //! Matrix products. tract expresses Gemm and MatMul as `EinSum`; Cairn supports the forms with
-//! one constant operand: `x[.., k.., ..] · w[k.., n] → y[.., n, ..]` in any axis order, with
+//! a constant or a rank-2 runtime right-hand side: `x[.., k.., ..] · w[k.., n] → y[.., n, ..]` in any axis order, with
 //! one or several contracted axes (tract folds a preceding Flatten into the product), which
 //! covers Gemm (any transA/transB, alpha folded by tract) and MatMul by a weight matrix or
 //! vector.
@@ -21,9 +21,9 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
         cx.input_const(node, 0).is_some(),
         cx.input_const(node, 1).is_some(),
     ) {
-        (false, true) => (0, 1),
+        (false, true) | (false, false) => (0, 1),
         (true, false) => (1, 0),
-        _ => return Err("a product of two runtime tensors is not supported yet".into()),
+        (true, true) => unreachable!("tract folds products of constants"),
     };
     let (x, w) = (cx.input(node, x_ix), cx.input(node, w_ix));
     let x_rank = cx.shape_of(x).len();
@@ -87,31 +87,45 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
 
     // The weight as a [k, n] matrix, k enumerated in the same order.
     let ndim = n.map(|(pw, _)| w_shape[pw]).unwrap_or(1);
-    let w_data = match cx.graph.const_data(w) {
-        Some(Data::F32(v)) => v.clone(),
-        _ => return Err("the constant operand must be a float tensor".into()),
-    };
-    let strides = cairn_ir::strides(&w_shape);
-    let k_offsets: Vec<usize> = (0..kdim)
-        .map(|flat| {
-            let mut rest = flat;
-            let mut offset = 0;
-            for (i, &(_, pw)) in k.iter().enumerate().rev() {
-                offset += (rest % kdims[i]) * strides[pw];
-                rest /= kdims[i];
+    let w_mat = match cx.graph.const_data(w) {
+        Some(Data::F32(w_data)) => {
+            let strides = cairn_ir::strides(&w_shape);
+            let k_offsets: Vec<usize> = (0..kdim)
+                .map(|flat| {
+                    let mut rest = flat;
+                    let mut offset = 0;
+                    for (i, &(_, pw)) in k.iter().enumerate().rev() {
+                        offset += (rest % kdims[i]) * strides[pw];
+                        rest /= kdims[i];
+                    }
+                    offset
+                })
+                .collect();
+            let n_stride = n.map(|(pw, _)| strides[pw]).unwrap_or(0);
+            let w_mat = (0..kdim * ndim)
+                .map(|f| w_data[k_offsets[f / ndim] + (f % ndim) * n_stride])
+                .collect();
+            let ty = TensorType::f32(vec![kdim, ndim]);
+            cx.graph
+                .add_const(&format!("{}.weight", node.name), ty, Data::F32(w_mat))
+        }
+        Some(Data::Int(_)) => return Err("the constant operand must be a float tensor".into()),
+        // A runtime right-hand side: its axes permuted to [size-1 axes.., k.., n], then
+        // flattened to [k, n].
+        None => {
+            let is_kn =
+                |a: usize| k.iter().any(|&(_, pw)| pw == a) || n.map(|(pw, _)| pw) == Some(a);
+            let mut perm: Vec<usize> = (0..w_shape.len()).filter(|&a| !is_kn(a)).collect();
+            perm.extend(k.iter().map(|&(_, pw)| pw));
+            perm.extend(n.map(|(pw, _)| pw));
+            let wt = transpose(cx, node, "rhs_t", w, &perm);
+            if cx.shape_of(wt) == [kdim, ndim] {
+                wt
+            } else {
+                cx.emit(node, "rhs_flat", Op::Reshape, vec![wt], vec![kdim, ndim])
             }
-            offset
-        })
-        .collect();
-    let n_stride = n.map(|(pw, _)| strides[pw]).unwrap_or(0);
-    let w_mat = (0..kdim * ndim)
-        .map(|f| w_data[k_offsets[f / ndim] + (f % ndim) * n_stride])
-        .collect();
-    let w_mat = cx.graph.add_const(
-        &format!("{}.weight", node.name),
-        TensorType::f32(vec![kdim, ndim]),
-        Data::F32(w_mat),
-    );
+        }
+    };
 
     // The product, in the order [free x axes in x order.., n].
     let mut mm_shape = cx.shape_of(x)[..n_free].to_vec();
