@@ -24,7 +24,7 @@ OPS = {
     "ReduceSum", "ReduceMean", "ReduceMax", "ArgMax", "Clip", "Flatten", "Reshape", "Transpose",
     "Concat", "Slice", "Gather", "Squeeze", "Unsqueeze", "Pad", "Where", "Greater", "Less", "Equal",
     "Cast", "BatchNormalization", "LayerNormalization", "Identity", "Constant", "Shape",
-    "ConstantOfShape",
+    "ConstantOfShape", "Neg", "Abs", "Max", "Min",
 }
 
 

@@ -179,6 +179,23 @@ def helper_models():
     graph = helper.make_graph(nodes, "runtime_products", [a, b], [out], [init("c", rng.normal(size=(2,)))])
     save(graph, "runtime_products.onnx", {"a": rng.normal(size=(2, 3)), "b": rng.normal(size=(3, 4))})
 
+    # The element-wise family: Clip (constant bounds as inputs), LeakyRelu, Neg, Abs, Max, Min.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])
+    out = helper.make_tensor_value_info("out", TensorProto.FLOAT, [2, 4])
+    nodes = [
+        helper.make_node("Clip", ["x", "lo", "hi"], ["c"], name="clip"),
+        helper.make_node("LeakyRelu", ["x"], ["l"], name="leaky", alpha=0.1),
+        helper.make_node("Neg", ["x"], ["nx"], name="neg"),
+        helper.make_node("Max", ["l", "nx"], ["m"], name="max"),
+        helper.make_node("Abs", ["x"], ["ax"], name="abs"),
+        helper.make_node("Min", ["ax", "cap"], ["n"], name="min"),
+        helper.make_node("Add", ["c", "m"], ["s"], name="add1"),
+        helper.make_node("Add", ["s", "n"], ["out"], name="add2"),
+    ]
+    graph = helper.make_graph(nodes, "elementwise", [x], [out], [
+        init("lo", np.array(-0.5)), init("hi", np.array(0.8)), init("cap", rng.uniform(0.2, 1.0, size=(1, 4)))])
+    save(graph, "elementwise.onnx", {"x": rng.normal(size=(2, 4)) * 2})
+
 
 if __name__ == "__main__":
     os.makedirs(MODELS, exist_ok=True)

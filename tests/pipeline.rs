@@ -207,3 +207,8 @@ fn several_inputs_keep_the_model_order() {
 fn products_of_two_runtime_tensors() {
     check("runtime_products");
 }
+
+#[test]
+fn elementwise_family_clip_leaky_relu_neg_abs_max_min() {
+    check("elementwise");
+}

@@ -176,6 +176,51 @@ pub fn check_act(y: felt252) -> felt252 {
     y
 }
 
+/// The signed value of `x`; fails when it is outside the signed 128-bit range.
+pub fn signed(x: felt252) -> i128 {
+    match x.try_into() {
+        Option::Some(v) => v,
+        Option::None => panic!("cairn: value out of range"),
+    }
+}
+
+/// The larger of two values (signed comparison).
+pub fn max(a: felt252, b: felt252) -> felt252 {
+    if signed(a) >= signed(b) {
+        a
+    } else {
+        b
+    }
+}
+
+/// The smaller of two values (signed comparison).
+pub fn min(a: felt252, b: felt252) -> felt252 {
+    if signed(a) <= signed(b) {
+        a
+    } else {
+        b
+    }
+}
+
+/// |x|.
+pub fn abs(x: felt252) -> felt252 {
+    if signed(x) < 0 {
+        -x
+    } else {
+        x
+    }
+}
+
+/// LeakyRelu: `x` if `x ≥ 0`, else `x · alpha / 2^16` rounded half up (`alpha` at scale 2^-16,
+/// `cairn_ir::fixed::ALPHA_SCALE`).
+pub fn leaky_relu(x: felt252, alpha: felt252) -> felt252 {
+    if signed(x) < 0 {
+        rescale_down(x * alpha, 16)
+    } else {
+        x
+    }
+}
+
 /// max(x, 0). Fails when x is outside the signed 128-bit range.
 pub fn relu(x: felt252) -> felt252 {
     let v: i128 = match x.try_into() {

@@ -1,5 +1,6 @@
 //! Whole-tensor helpers over flat row-major spans.
 
+use crate::fixed;
 use crate::fixed::{check_input, relu, rescale_down, rescale_up};
 
 /// Element-wise sum of two tensors of one shape.
@@ -28,6 +29,51 @@ pub fn mul(a: Span<felt252>, b: Span<felt252>) -> Array<felt252> {
     let mut b = b;
     for x in a {
         out.append(*x * *b.pop_front().unwrap());
+    }
+    out
+}
+
+/// Element-wise maximum of two tensors of one shape and scale.
+pub fn max(a: Span<felt252>, b: Span<felt252>) -> Array<felt252> {
+    let mut out = array![];
+    let mut b = b;
+    for x in a {
+        out.append(fixed::max(*x, *b.pop_front().unwrap()));
+    }
+    out
+}
+
+/// Element-wise minimum of two tensors of one shape and scale.
+pub fn min(a: Span<felt252>, b: Span<felt252>) -> Array<felt252> {
+    let mut out = array![];
+    let mut b = b;
+    for x in a {
+        out.append(fixed::min(*x, *b.pop_front().unwrap()));
+    }
+    out
+}
+
+pub fn neg_all(x: Span<felt252>) -> Array<felt252> {
+    let mut out = array![];
+    for v in x {
+        out.append(-*v);
+    }
+    out
+}
+
+pub fn abs_all(x: Span<felt252>) -> Array<felt252> {
+    let mut out = array![];
+    for v in x {
+        out.append(fixed::abs(*v));
+    }
+    out
+}
+
+/// LeakyRelu of every element, the slope at scale 2^-16.
+pub fn leaky_relu_all(x: Span<felt252>, alpha: felt252) -> Array<felt252> {
+    let mut out = array![];
+    for v in x {
+        out.append(fixed::leaky_relu(*v, alpha));
     }
     out
 }

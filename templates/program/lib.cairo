@@ -42,6 +42,10 @@ fn main(input: Array<felt252>) -> Array<felt252> {
     let v{{ s.out }} = tensor::gather(v{{ s.args[0] }}, {{ indices }}.span()).span();
 {%- when StepKind::Const with (name) %}
     let v{{ s.out }} = {{ name }}.span();
+{%- when StepKind::Map with (func) %}
+    let v{{ s.out }} = tensor::{{ func }}(v{{ s.args[0] }}).span();
+{%- when StepKind::LeakyRelu with (alpha) %}
+    let v{{ s.out }} = tensor::leaky_relu_all(v{{ s.args[0] }}, {{ alpha }}).span();
 {%- when StepKind::Relu %}
     let v{{ s.out }} = tensor::relu_all(v{{ s.args[0] }}).span();
 {%- when StepKind::Rescale with (shift) %}

@@ -43,6 +43,10 @@ pub(crate) enum StepKind {
     Gather(String),
     Const(String),
     Relu,
+    /// A runtime function applied to every element (`neg_all`, `abs_all`).
+    Map(&'static str),
+    /// LeakyRelu with the slope at `cairn_ir::fixed::ALPHA_SCALE`.
+    LeakyRelu(i64),
     Rescale(i32),
     Pwl(PwlView),
     Alias,
@@ -261,7 +265,7 @@ pub(crate) fn generate(
                 modules.push(module.clone());
                 step(StepKind::Dense(module), vec![node.inputs[0]])
             }
-            Op::Add | Op::Sub | Op::Mul => {
+            Op::Add | Op::Sub | Op::Mul | Op::Max | Op::Min => {
                 let out_shape = g.values[out].ty.shape.clone();
                 let mut args = Vec::new();
                 for &v in &node.inputs {
@@ -279,6 +283,8 @@ pub(crate) fn generate(
                 let func = match node.op {
                     Op::Add => "add",
                     Op::Sub => "sub",
+                    Op::Max => "max",
+                    Op::Min => "min",
                     _ => "mul",
                 };
                 Step {
@@ -287,6 +293,22 @@ pub(crate) fn generate(
                     args,
                     kind: StepKind::Zip(func),
                 }
+            }
+            Op::Neg | Op::Abs => {
+                b.need_const(node.inputs[0]);
+                let func = if node.op == Op::Neg {
+                    "neg_all"
+                } else {
+                    "abs_all"
+                };
+                step(StepKind::Map(func), vec![node.inputs[0]])
+            }
+            Op::LeakyRelu { alpha } => {
+                b.need_const(node.inputs[0]);
+                let alpha_q =
+                    cairn_ir::fixed::quantise(*alpha as f64, cairn_ir::fixed::ALPHA_SCALE)
+                        .unwrap_or(0);
+                step(StepKind::LeakyRelu(alpha_q), vec![node.inputs[0]])
             }
             Op::Relu => {
                 b.need_const(node.inputs[0]);

@@ -35,7 +35,10 @@ pub fn value_bits(g: &Graph) -> Vec<Option<u32>> {
         let b = n.inputs.get(1).and_then(|&i| bits[i]);
         bits[n.output] = match &n.op {
             Op::Rescale { .. } | Op::Sigmoid | Op::Tanh => Some(ACT_BOUND_BITS),
-            Op::Relu | Op::Reshape | Op::Transpose { .. } => a,
+            Op::Relu | Op::Neg | Op::Abs | Op::Reshape | Op::Transpose { .. } => a,
+            Op::Max | Op::Min => a.zip(b).map(|(a, b)| a.max(b)),
+            // Its negative branch goes through a checked rescale.
+            Op::LeakyRelu { .. } => a.map(|a| a.max(ACT_BOUND_BITS)),
             Op::Add | Op::Sub => a.zip(b).map(|(a, b)| a.max(b) + 1),
             Op::Mul => a.zip(b).map(|(a, b)| a + b),
             Op::MatMul => a.and_then(|a| matmul_bits(g, n, a)),

@@ -34,6 +34,10 @@ trait Domain: Copy + Default {
     fn sub(a: Self, b: Self) -> Self;
     fn mul(a: Self, b: Self) -> Self;
     fn relu(a: Self) -> Self;
+    fn max(a: Self, b: Self) -> Self;
+    fn min(a: Self, b: Self) -> Self;
+    fn neg(a: Self) -> Self;
+    fn abs(a: Self) -> Self;
 }
 
 impl Domain for f32 {
@@ -54,6 +58,18 @@ impl Domain for f32 {
     }
     fn relu(a: f32) -> f32 {
         a.max(0.0)
+    }
+    fn max(a: f32, b: f32) -> f32 {
+        a.max(b)
+    }
+    fn min(a: f32, b: f32) -> f32 {
+        a.min(b)
+    }
+    fn neg(a: f32) -> f32 {
+        -a
+    }
+    fn abs(a: f32) -> f32 {
+        a.abs()
     }
 }
 
@@ -79,6 +95,18 @@ impl Domain for i128 {
     fn relu(a: i128) -> i128 {
         a.max(0)
     }
+    fn max(a: i128, b: i128) -> i128 {
+        a.max(b)
+    }
+    fn min(a: i128, b: i128) -> i128 {
+        a.min(b)
+    }
+    fn neg(a: i128) -> i128 {
+        a.saturating_neg()
+    }
+    fn abs(a: i128) -> i128 {
+        a.saturating_abs()
+    }
 }
 
 /// Runs the float model; returns every value of the graph (inputs and constants included).
@@ -87,6 +115,10 @@ pub fn eval_f32(g: &Graph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, EvalErr
         Ok(match node.op {
             Op::Sigmoid => x.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect(),
             Op::Tanh => x.iter().map(|v| v.tanh()).collect(),
+            Op::LeakyRelu { alpha } => x
+                .iter()
+                .map(|&v| if v >= 0.0 { v } else { alpha * v })
+                .collect(),
             _ => unreachable!("only activations reach the callback"),
         })
     })
@@ -116,6 +148,14 @@ pub fn eval_fixed(g: &Graph, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, Eva
                     .iter()
                     .map(|&v| fixed::rescale(v, shift).map_err(range))
                     .collect()
+            }
+            Op::LeakyRelu { alpha } => {
+                let alpha_q =
+                    fixed::quantise(alpha as f64, fixed::ALPHA_SCALE).unwrap_or(0) as i128;
+                return x
+                    .iter()
+                    .map(|&v| fixed::leaky_relu(v, alpha_q).map_err(range))
+                    .collect();
             }
             _ => unreachable!("only activations and rescales reach the callback"),
         };
@@ -167,10 +207,12 @@ fn run<T: Domain>(
                 shape(1),
                 node.inputs.get(2).map(|&b| &vals[b]),
             ),
-            Op::Add | Op::Sub | Op::Mul => {
+            Op::Add | Op::Sub | Op::Mul | Op::Max | Op::Min => {
                 let f = match node.op {
                     Op::Add => T::add,
                     Op::Sub => T::sub,
+                    Op::Max => T::max,
+                    Op::Min => T::min,
                     _ => T::mul,
                 };
                 let ia = broadcast_index_map(shape(0), out_shape);
@@ -181,12 +223,16 @@ fn run<T: Domain>(
                     .collect()
             }
             Op::Relu => arg(0).iter().map(|&v| T::relu(v)).collect(),
+            Op::Neg => arg(0).iter().map(|&v| T::neg(v)).collect(),
+            Op::Abs => arg(0).iter().map(|&v| T::abs(v)).collect(),
             Op::Reshape => arg(0).clone(),
             Op::Transpose { perm } => transpose_index_map(shape(0), perm)
                 .iter()
                 .map(|&i| arg(0)[i])
                 .collect(),
-            Op::Sigmoid | Op::Tanh | Op::Rescale { .. } => special(node, arg(0), g)?,
+            Op::Sigmoid | Op::Tanh | Op::Rescale { .. } | Op::LeakyRelu { .. } => {
+                special(node, arg(0), g)?
+            }
         };
         vals[node.output] = out;
     }

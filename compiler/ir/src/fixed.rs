@@ -62,6 +62,19 @@ fn check_window(x: i128, k: u32) -> Option<i128> {
     (biased >= 0).then_some(biased)
 }
 
+/// Fractional bits of LeakyRelu's slope.
+pub const ALPHA_SCALE: u32 = 16;
+
+/// LeakyRelu on a fixed-point value: `x` if `x ≥ 0`, else `x · alpha_q / 2^ALPHA_SCALE`
+/// rounded half up; `alpha_q` is the slope at scale [`ALPHA_SCALE`].
+pub fn leaky_relu(x: i128, alpha_q: i128) -> Result<i128, RangeError> {
+    if x >= 0 {
+        Ok(x)
+    } else {
+        rescale(x.saturating_mul(alpha_q), -(ALPHA_SCALE as i32))
+    }
+}
+
 /// Quantises a float at scale `s`, rounding half away from zero.
 pub fn quantise(x: f64, s: u32) -> Option<i64> {
     let q = (x * (1u64 << s) as f64).round();

@@ -97,7 +97,16 @@ pub enum Op {
     Add,
     Sub,
     Mul,
+    /// Element-wise maximum and minimum with numpy broadcasting (Clip lowers to these).
+    Max,
+    Min,
+    Neg,
+    Abs,
     Relu,
+    /// `x` if `x ≥ 0`, else `alpha · x`.
+    LeakyRelu {
+        alpha: f32,
+    },
     Sigmoid,
     Tanh,
     /// Same data, the output's shape.
@@ -120,7 +129,12 @@ impl Op {
             Op::Add => "add",
             Op::Sub => "sub",
             Op::Mul => "mul",
+            Op::Max => "max",
+            Op::Min => "min",
+            Op::Neg => "neg",
+            Op::Abs => "abs",
             Op::Relu => "relu",
+            Op::LeakyRelu { .. } => "leaky_relu",
             Op::Sigmoid => "sigmoid",
             Op::Tanh => "tanh",
             Op::Reshape => "reshape",

@@ -43,6 +43,7 @@ impl fmt::Display for Graph {
             let attrs = match &n.op {
                 Op::Transpose { perm } => format!(" perm={perm:?}"),
                 Op::Rescale { shift } => format!(" shift={shift}"),
+                Op::LeakyRelu { alpha } => format!(" alpha={alpha:?}"),
                 _ => String::new(),
             };
             writeln!(

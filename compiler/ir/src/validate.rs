@@ -110,7 +110,7 @@ fn check(g: &Graph) -> Result<(), ValidationError> {
 fn check_node(g: &Graph, node: &Node) -> Result<(), String> {
     let arity = match node.op {
         Op::MatMul => 2..=3,
-        Op::Add | Op::Sub | Op::Mul => 2..=2,
+        Op::Add | Op::Sub | Op::Mul | Op::Max | Op::Min => 2..=2,
         _ => 1..=1,
     };
     if !arity.contains(&node.inputs.len()) {
@@ -151,7 +151,7 @@ fn check_node(g: &Graph, node: &Node) -> Result<(), String> {
             *shape.last_mut().expect("rank checked") = b[1];
             expect_shape(shape)?;
         }
-        Op::Add | Op::Sub | Op::Mul => {
+        Op::Add | Op::Sub | Op::Mul | Op::Max | Op::Min => {
             let shape = broadcast_shapes(&ty(0).shape, &ty(1).shape).ok_or_else(|| {
                 format!(
                     "shapes {:?} and {:?} do not broadcast",
@@ -161,9 +161,13 @@ fn check_node(g: &Graph, node: &Node) -> Result<(), String> {
             })?;
             expect_shape(shape)?;
         }
-        Op::Relu | Op::Sigmoid | Op::Tanh | Op::Rescale { .. } => {
-            expect_shape(ty(0).shape.clone())?
-        }
+        Op::Relu
+        | Op::Neg
+        | Op::Abs
+        | Op::LeakyRelu { .. }
+        | Op::Sigmoid
+        | Op::Tanh
+        | Op::Rescale { .. } => expect_shape(ty(0).shape.clone())?,
         Op::Reshape => {
             if out.len() != ty(0).len() {
                 return Err(format!(
@@ -197,7 +201,7 @@ fn check_scales(g: &Graph, node: &Node) -> Result<(), String> {
     let s = |v: ValueId| g.values[v].scale.unwrap_or(0);
     let (a, out) = (s(node.inputs[0]), s(node.output));
     let expected = match &node.op {
-        Op::Add | Op::Sub => {
+        Op::Add | Op::Sub | Op::Max | Op::Min => {
             if s(node.inputs[1]) != a {
                 return Err(format!(
                     "operand scales differ ({a} and {})",
@@ -215,7 +219,12 @@ fn check_scales(g: &Graph, node: &Node) -> Result<(), String> {
             }
             sum
         }
-        Op::Relu | Op::Reshape | Op::Transpose { .. } => a,
+        Op::Relu
+        | Op::Neg
+        | Op::Abs
+        | Op::LeakyRelu { .. }
+        | Op::Reshape
+        | Op::Transpose { .. } => a,
         Op::Sigmoid | Op::Tanh => {
             let pwl = if node.op == Op::Sigmoid {
                 Pwl::sigmoid()

@@ -195,7 +195,7 @@ impl Quantiser<'_> {
                 let acc = self.push(&node.name, node.op.clone(), inputs, &acc_name, ty, sum);
                 self.rescale(&node.name, acc, self.scale, &name)
             }
-            Op::Add | Op::Sub => {
+            Op::Add | Op::Sub | Op::Max | Op::Min => {
                 let (a, b) = (node.inputs[0], node.inputs[1]);
                 let target = [a, b]
                     .iter()
@@ -209,7 +209,12 @@ impl Quantiser<'_> {
                 let b = self.rescale(&node.name, b, target, &format!("{name}.rhs"));
                 self.push(&node.name, node.op.clone(), vec![a, b], &name, ty, target)
             }
-            Op::Relu | Op::Reshape | Op::Transpose { .. } => {
+            Op::Relu
+            | Op::Neg
+            | Op::Abs
+            | Op::LeakyRelu { .. }
+            | Op::Reshape
+            | Op::Transpose { .. } => {
                 let a = self.operand(node.inputs[0], self.scale)?;
                 let s = self.scale_of(a);
                 self.push(&node.name, node.op.clone(), vec![a], &name, ty, s)

@@ -16,6 +16,15 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
         let ir = match op.0.name().as_str() {
             "Sigmoid" => Op::Sigmoid,
             "Tanh" => Op::Tanh,
+            "Neg" => Op::Neg,
+            "Abs" => Op::Abs,
+            "LeakyRelu" => match op
+                .0
+                .downcast_ref::<tract_onnx::tract_core::ops::nn::LeakyRelu>()
+            {
+                Some(l) => Op::LeakyRelu { alpha: l.alpha },
+                None => return Err("LeakyRelu without its slope".into()),
+            },
             other => return Err(format!("element-wise {other} is not supported yet")),
         };
         let x = cx.input(node, 0);
@@ -46,6 +55,9 @@ fn binary(cx: &mut Ctx, node: &TypedNode, name: &str) -> Result<ValueId, String>
         "Max" if all_zero(a) && cx.shape_of(b) == shape.as_slice() => {
             return Ok(cx.emit(node, "", Op::Relu, vec![b], shape));
         }
+        // Clip and ONNX Max/Min reach us as binary max/min.
+        "Max" => Op::Max,
+        "Min" => Op::Min,
         // Division by a constant is a product by its reciprocal.
         "Div" => match cx.graph.const_data(b) {
             Some(Data::F32(d)) => {

@@ -13,8 +13,10 @@ use crate::lower::Ctx;
 /// ONNX op types (default domain) the lowering handles, directly or because tract folds them
 /// into constants or data movement. Anything else is reported before typing.
 pub const SUPPORTED_ONNX_OPS: &[&str] = &[
+    "Abs",
     "Add",
     "Cast",
+    "Clip",
     "Concat",
     "Constant",
     "ConstantOfShape",
@@ -23,8 +25,12 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "Gather",
     "Gemm",
     "Identity",
+    "LeakyRelu",
     "MatMul",
+    "Max",
+    "Min",
     "Mul",
+    "Neg",
     "Relu",
     "Reshape",
     "Shape",
