@@ -196,6 +196,14 @@ def helper_models():
         init("lo", np.array(-0.5)), init("hi", np.array(0.8)), init("cap", rng.uniform(0.2, 1.0, size=(1, 4)))])
     save(graph, "elementwise.onnx", {"x": rng.normal(size=(2, 4)) * 2})
 
+    # Softmax over the last axis, and over the first axis of a rank-3 tensor (two outputs).
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 2, 5])
+    last = helper.make_tensor_value_info("last", TensorProto.FLOAT, [3, 2, 5])
+    first = helper.make_tensor_value_info("first", TensorProto.FLOAT, [3, 2, 5])
+    nodes = [helper.make_node("Softmax", ["x"], ["last"], name="softmax_last"),
+             helper.make_node("Softmax", ["x"], ["first"], name="softmax_first", axis=0)]
+    save(helper.make_graph(nodes, "softmax", [x], [last, first]), "softmax.onnx", {"x": rng.normal(size=(3, 2, 5)) * 3})
+
 
 if __name__ == "__main__":
     os.makedirs(MODELS, exist_ok=True)

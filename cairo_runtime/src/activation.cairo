@@ -1,6 +1,7 @@
 //! Nonlinearities as piecewise-linear tables (`cairn_ir::fixed::Pwl`): the table is sampled at
 //! steps of 2^-g on [-w, w] and constant beyond. Tables are generated with the program.
 
+use crate::fixed;
 use crate::fixed::{pow2, rescale_down, rescale_up};
 
 /// One table lookup with linear interpolation.
@@ -37,6 +38,68 @@ pub fn pwl_all(x: Span<felt252>, table: Span<felt252>, offset: felt252, top: i12
     let mut out = array![];
     for v in x {
         out.append(pwl(*v, table, offset, top, k, shift));
+    }
+    out
+}
+
+/// Softmax over the middle axis of `x` seen as [outer, len, inner]; mirrors
+/// `cairn_ir::fixed::softmax`. `e = exp(x - max)` comes from the exp table (`offset`, `top`, `k`,
+/// `shift` as for `pwl`) at scale 2^-24, so the largest is exactly 2^24; then
+/// `y = floor((e · 2^s_out + Σe/2) / Σe)`.
+pub fn softmax(
+    x: Span<felt252>,
+    outer: usize,
+    len: usize,
+    inner: usize,
+    table: Span<felt252>,
+    offset: felt252,
+    top: i128,
+    k: u32,
+    shift: i32,
+    s_out: u32,
+) -> Array<felt252> {
+    let stride = len * inner;
+    let mut maxs: Array<felt252> = array![];
+    for o in 0..outer {
+        for i in 0..inner {
+            let mut m = *x[o * stride + i];
+            for l in 1..len {
+                m = fixed::max(m, *x[o * stride + l * inner + i]);
+            }
+            maxs.append(m);
+        }
+    }
+    let maxs = maxs.span();
+    let mut e: Array<felt252> = array![];
+    let mut idx = 0;
+    for v in x {
+        let m = *maxs[(idx / stride) * inner + idx % inner];
+        e.append(pwl(*v - m, table, offset, top, k, shift));
+        idx += 1;
+    }
+    let e = e.span();
+    let mut sums: Array<u128> = array![];
+    for o in 0..outer {
+        for i in 0..inner {
+            let mut sum: u128 = 0;
+            for l in 0..len {
+                let v: u128 = (*e[o * stride + l * inner + i]).try_into().unwrap();
+                sum += v;
+            }
+            sums.append(sum);
+        }
+    }
+    let sums = sums.span();
+    let scale = pow2(s_out);
+    let mut out = array![];
+    let mut idx = 0;
+    for v in e {
+        let sum = *sums[(idx / stride) * inner + idx % inner];
+        let v: u128 = (*v).try_into().unwrap();
+        let sum_nz: NonZero<u128> = sum.try_into().unwrap();
+        let (q, _) = DivRem::div_rem(v * scale + sum / 2, sum_nz);
+        out.append(q.into());
+        idx += 1;
     }
     out
 }

@@ -35,7 +35,17 @@ pub(crate) struct PwlView {
     shift: i32,
 }
 
+pub(crate) struct SoftmaxView {
+    outer: usize,
+    len: usize,
+    inner: usize,
+    /// The exp table lookup, giving values at the table's scale.
+    exp: PwlView,
+    s_out: u32,
+}
+
 pub(crate) enum StepKind {
+    Softmax(SoftmaxView),
     Dense(String),
     /// A product by a runtime matrix: `(k, n)`.
     MatMul(usize, usize),
@@ -75,7 +85,8 @@ struct LibTemplate {
 pub(crate) struct TableView {
     name: &'static str,
     ident: &'static str,
-    half_width: u32,
+    lo: i32,
+    hi: i32,
     grid_bits: u32,
     scale: u32,
     values: Vec<String>,
@@ -204,8 +215,8 @@ impl Builder<'_> {
         let k = s_in - pwl.grid_bits;
         PwlView {
             table: ident,
-            offset: ((pwl.half_width as i128) << s_in).to_string(),
-            top: ((2 * pwl.half_width as i128) << s_in).to_string(),
+            offset: pwl.offset(s_in).to_string(),
+            top: pwl.top(s_in).to_string(),
             k,
             shift: s_out as i32 - (pwl.table_scale + k) as i32,
         }
@@ -315,6 +326,21 @@ pub(crate) fn generate(
                 step(StepKind::Relu, vec![node.inputs[0]])
             }
             Op::Rescale { shift } => step(StepKind::Rescale(*shift), vec![node.inputs[0]]),
+            Op::Softmax { axes } => {
+                let (outer, len, inner) =
+                    cairn_ir::eval::softmax_layout(&g.values[node.inputs[0]].ty.shape, axes);
+                let exp = Pwl::exp();
+                let table_scale = exp.table_scale;
+                let view = b.pwl("EXP", exp, scale(node.inputs[0]), table_scale);
+                let s = SoftmaxView {
+                    outer,
+                    len,
+                    inner,
+                    exp: view,
+                    s_out: scale(out),
+                };
+                step(StepKind::Softmax(s), vec![node.inputs[0]])
+            }
             Op::Sigmoid | Op::Tanh => {
                 let (ident, pwl) = if node.op == Op::Sigmoid {
                     ("SIGMOID", Pwl::sigmoid())
@@ -371,7 +397,8 @@ pub(crate) fn generate(
             .map(|(ident, p)| TableView {
                 name: p.name,
                 ident,
-                half_width: p.half_width,
+                lo: p.lo,
+                hi: p.hi,
                 grid_bits: p.grid_bits,
                 scale: p.table_scale,
                 values: p.table.iter().map(|v| v.to_string()).collect(),

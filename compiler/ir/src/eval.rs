@@ -111,7 +111,7 @@ impl Domain for i128 {
 
 /// Runs the float model; returns every value of the graph (inputs and constants included).
 pub fn eval_f32(g: &Graph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, EvalError> {
-    run(g, inputs, |node, x, _g| {
+    run(g, inputs, |node, x, g| {
         Ok(match node.op {
             Op::Sigmoid => x.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect(),
             Op::Tanh => x.iter().map(|v| v.tanh()).collect(),
@@ -119,6 +119,19 @@ pub fn eval_f32(g: &Graph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, EvalErr
                 .iter()
                 .map(|&v| if v >= 0.0 { v } else { alpha * v })
                 .collect(),
+            Op::Softmax { ref axes } => {
+                let (outer, len, inner) = softmax_layout(&g.values[node.inputs[0]].ty.shape, axes);
+                let mut out = vec![0f32; x.len()];
+                for (o, i) in (0..outer).flat_map(|o| (0..inner).map(move |i| (o, i))) {
+                    let idx = |l: usize| (o * len + l) * inner + i;
+                    let m = (0..len)
+                        .map(|l| x[idx(l)])
+                        .fold(f32::NEG_INFINITY, f32::max);
+                    let sum: f32 = (0..len).map(|l| (x[idx(l)] - m).exp()).sum();
+                    (0..len).for_each(|l| out[idx(l)] = (x[idx(l)] - m).exp() / sum);
+                }
+                out
+            }
             _ => unreachable!("only activations reach the callback"),
         })
     })
@@ -148,6 +161,18 @@ pub fn eval_fixed(g: &Graph, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, Eva
                     .iter()
                     .map(|&v| fixed::rescale(v, shift).map_err(range))
                     .collect()
+            }
+            Op::Softmax { ref axes } => {
+                let (outer, len, inner) = softmax_layout(&g.values[node.inputs[0]].ty.shape, axes);
+                let exp = Pwl::exp();
+                let mut out = vec![0i128; x.len()];
+                for (o, i) in (0..outer).flat_map(|o| (0..inner).map(move |i| (o, i))) {
+                    let idx = |l: usize| (o * len + l) * inner + i;
+                    let slice: Vec<i128> = (0..len).map(|l| x[idx(l)]).collect();
+                    let y = fixed::softmax(&slice, s_in, s_out, &exp).map_err(range)?;
+                    (0..len).for_each(|l| out[idx(l)] = y[l]);
+                }
+                return Ok(out);
             }
             Op::LeakyRelu { alpha } => {
                 let alpha_q =
@@ -230,13 +255,25 @@ fn run<T: Domain>(
                 .iter()
                 .map(|&i| arg(0)[i])
                 .collect(),
-            Op::Sigmoid | Op::Tanh | Op::Rescale { .. } | Op::LeakyRelu { .. } => {
-                special(node, arg(0), g)?
-            }
+            Op::Sigmoid
+            | Op::Tanh
+            | Op::Softmax { .. }
+            | Op::Rescale { .. }
+            | Op::LeakyRelu { .. } => special(node, arg(0), g)?,
         };
         vals[node.output] = out;
     }
     Ok(vals)
+}
+
+/// A tensor seen as `[outer, len, inner]` around contiguous softmax axes.
+pub fn softmax_layout(shape: &[usize], axes: &[usize]) -> (usize, usize, usize) {
+    let first = axes.first().copied().unwrap_or(0);
+    let last = axes.last().copied().unwrap_or(0);
+    let outer = shape[..first].iter().product();
+    let len = shape[first..=last].iter().product();
+    let inner = shape[last + 1..].iter().product();
+    (outer, len, inner)
 }
 
 fn matmul<T: Domain>(

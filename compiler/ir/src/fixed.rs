@@ -85,33 +85,35 @@ pub fn dequantise(q: i128, s: u32) -> f64 {
     q as f64 / (1u64 << s) as f64
 }
 
-/// A piecewise-linear approximation of a function on `[-half_width, half_width]`, tabulated at
-/// steps of `2^-grid_bits` with values at scale `table_scale`, and constant beyond.
+/// A piecewise-linear approximation of a function on `[lo, hi]`, tabulated at steps of
+/// `2^-grid_bits` with values at scale `table_scale`, and constant beyond.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pwl {
     pub name: &'static str,
-    pub half_width: u32,
+    pub lo: i32,
+    pub hi: i32,
     pub grid_bits: u32,
     pub table_scale: u32,
-    /// `2·half_width·2^grid_bits + 2` entries; the last repeats the one before so the final
+    /// `(hi - lo)·2^grid_bits + 2` entries; the last repeats the one before so the final
     /// segment is flat.
     pub table: Vec<i64>,
 }
 
 impl Pwl {
-    fn build(name: &'static str, f: fn(f64) -> f64, half_width: u32, grid_bits: u32) -> Pwl {
+    fn build(name: &'static str, f: fn(f64) -> f64, lo: i32, hi: i32, grid_bits: u32) -> Pwl {
         let table_scale = 24;
-        let n = 2 * half_width as usize * (1 << grid_bits) + 1;
+        let n = (hi - lo) as usize * (1 << grid_bits) + 1;
         let mut table: Vec<i64> = (0..n)
             .map(|i| {
-                let x = -(half_width as f64) + i as f64 / (1u64 << grid_bits) as f64;
+                let x = lo as f64 + i as f64 / (1u64 << grid_bits) as f64;
                 quantise(f(x), table_scale).unwrap_or(0)
             })
             .collect();
         table.push(table[n - 1]);
         Pwl {
             name,
-            half_width,
+            lo,
+            hi,
             grid_bits,
             table_scale,
             table,
@@ -119,28 +121,56 @@ impl Pwl {
     }
 
     pub fn sigmoid() -> Pwl {
-        Pwl::build("sigmoid", |x| 1.0 / (1.0 + (-x).exp()), 12, 5)
+        Pwl::build("sigmoid", |x| 1.0 / (1.0 + (-x).exp()), -12, 12, 5)
     }
 
     pub fn tanh() -> Pwl {
-        Pwl::build("tanh", f64::tanh, 6, 6)
+        Pwl::build("tanh", f64::tanh, -6, 6, 6)
+    }
+
+    /// exp on [-16, 0]: softmax evaluates it on max-subtracted (non-positive) values only.
+    pub fn exp() -> Pwl {
+        Pwl::build("exp", f64::exp, -16, 0, 6)
+    }
+
+    /// `-lo · 2^s_in`: added to an input at scale `s_in` to index the table.
+    pub fn offset(&self, s_in: u32) -> i128 {
+        (-(self.lo as i128)) << s_in
+    }
+
+    /// `(hi - lo) · 2^s_in`: the last table position at input scale `s_in`.
+    pub fn top(&self, s_in: u32) -> i128 {
+        ((self.hi - self.lo) as i128) << s_in
     }
 
     /// Evaluates the approximation on `x` at scale `s_in` (≥ `grid_bits`), giving a value at
     /// scale `s_out`. Mirrors `cairn_runtime::activation::pwl` step for step.
     pub fn eval(&self, x: i128, s_in: u32, s_out: u32) -> Result<i128, RangeError> {
         let k = s_in - self.grid_bits;
-        let top = (2 * self.half_width as i128) << s_in;
         let u = x
-            .checked_add((self.half_width as i128) << s_in)
+            .checked_add(self.offset(s_in))
             .ok_or(RangeError { value: x, shift: 0 })?
-            .clamp(0, top);
+            .clamp(0, self.top(s_in));
         let i = (u >> k) as usize;
         let r = u - ((i as i128) << k);
         let (t0, t1) = (self.table[i] as i128, self.table[i + 1] as i128);
         let y = (t0 << k) + (t1 - t0) * r;
         rescale(y, s_out as i32 - (self.table_scale + k) as i32)
     }
+}
+
+/// Softmax of one slice at input scale `s_in`, output at `s_out`; mirrors
+/// `cairn_runtime::activation::softmax`. With `m` the slice's maximum: `e_i = exp(x_i - m)` from
+/// the [`Pwl::exp`] table at scale 2^-24 (so the largest is exactly 2^24), then
+/// `y_i = floor((e_i · 2^s_out + Σe/2) / Σe)`: the division rounds half up and Σe ≥ 2^24.
+pub fn softmax(xs: &[i128], s_in: u32, s_out: u32, exp: &Pwl) -> Result<Vec<i128>, RangeError> {
+    let m = xs.iter().copied().max().unwrap_or(0);
+    let e: Vec<i128> = xs
+        .iter()
+        .map(|&x| exp.eval(x - m, s_in, exp.table_scale))
+        .collect::<Result<_, _>>()?;
+    let sum: i128 = e.iter().sum();
+    Ok(e.iter().map(|&v| ((v << s_out) + sum / 2) / sum).collect())
 }
 
 #[cfg(test)]
@@ -180,6 +210,11 @@ mod tests {
                 2e-5,
             ),
             (Pwl::tanh(), f64::tanh as fn(f64) -> f64, 4e-5),
+            (
+                Pwl::exp(),
+                (|x: f64| if x <= 0.0 { x.exp() } else { 1.0 }) as fn(f64) -> f64,
+                4e-5,
+            ),
         ] {
             let mut worst: f64 = 0.0;
             for i in -40_000..=40_000 {

@@ -109,6 +109,10 @@ pub enum Op {
     },
     Sigmoid,
     Tanh,
+    /// Softmax over contiguous `axes` (one for opset 13+; the trailing ones for older opsets).
+    Softmax {
+        axes: Vec<usize>,
+    },
     /// Same data, the output's shape.
     Reshape,
     /// Axis permutation: output axis `i` is input axis `perm[i]`.
@@ -137,6 +141,7 @@ impl Op {
             Op::LeakyRelu { .. } => "leaky_relu",
             Op::Sigmoid => "sigmoid",
             Op::Tanh => "tanh",
+            Op::Softmax { .. } => "softmax",
             Op::Reshape => "reshape",
             Op::Transpose { .. } => "transpose",
             Op::Rescale { .. } => "rescale",

@@ -177,6 +177,16 @@ fn check_node(g: &Graph, node: &Node) -> Result<(), String> {
                 ));
             }
         }
+        Op::Softmax { axes } => {
+            let rank = ty(0).shape.len();
+            let contiguous = axes.windows(2).all(|w| w[1] == w[0] + 1);
+            if axes.is_empty() || !contiguous || axes.iter().any(|&a| a >= rank) {
+                return Err(format!(
+                    "axes {axes:?} must be contiguous axes of a rank-{rank} tensor"
+                ));
+            }
+            expect_shape(ty(0).shape.clone())?;
+        }
         Op::Transpose { perm } => {
             let mut sorted = perm.clone();
             sorted.sort_unstable();
@@ -225,11 +235,11 @@ fn check_scales(g: &Graph, node: &Node) -> Result<(), String> {
         | Op::LeakyRelu { .. }
         | Op::Reshape
         | Op::Transpose { .. } => a,
-        Op::Sigmoid | Op::Tanh => {
-            let pwl = if node.op == Op::Sigmoid {
-                Pwl::sigmoid()
-            } else {
-                Pwl::tanh()
+        Op::Sigmoid | Op::Tanh | Op::Softmax { .. } => {
+            let pwl = match node.op {
+                Op::Sigmoid => Pwl::sigmoid(),
+                Op::Tanh => Pwl::tanh(),
+                _ => Pwl::exp(),
             };
             if a < pwl.grid_bits {
                 return Err(format!(

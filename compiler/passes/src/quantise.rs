@@ -219,11 +219,11 @@ impl Quantiser<'_> {
                 let s = self.scale_of(a);
                 self.push(&node.name, node.op.clone(), vec![a], &name, ty, s)
             }
-            Op::Sigmoid | Op::Tanh => {
-                let grid = if node.op == Op::Sigmoid {
-                    Pwl::sigmoid().grid_bits
-                } else {
-                    Pwl::tanh().grid_bits
+            Op::Sigmoid | Op::Tanh | Op::Softmax { .. } => {
+                let grid = match node.op {
+                    Op::Sigmoid => Pwl::sigmoid().grid_bits,
+                    Op::Tanh => Pwl::tanh().grid_bits,
+                    _ => Pwl::exp().grid_bits,
                 };
                 let a = self.operand(node.inputs[0], self.scale)?;
                 let s = self.scale_of(a).max(grid);

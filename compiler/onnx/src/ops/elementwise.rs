@@ -5,12 +5,34 @@ use cairn_ir::{broadcast_shapes, Data, Op, TensorType, ValueId};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
+use tract_onnx::tract_core::ops::nn::{Softmax, SoftmaxKind};
 
 use crate::lower::Ctx;
 
 pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> {
     if let Some(op) = node.op_as::<TypedBinOp>() {
         return binary(cx, node, op.0.name()).map(Some);
+    }
+    if let Some(op) = node.op_as::<Softmax>() {
+        if op.kind != SoftmaxKind::Softmax || op.quant_output_dt.is_some() {
+            return Err(format!("{} is not supported yet", node.op.name()));
+        }
+        let mut axes = op.axes.to_vec();
+        axes.sort_unstable();
+        if axes.windows(2).any(|w| w[1] != w[0] + 1) {
+            return Err(format!(
+                "softmax over non-contiguous axes {axes:?} is not supported"
+            ));
+        }
+        let x = cx.input(node, 0);
+        let shape = cx.shape_of(x).to_vec();
+        return Ok(Some(cx.emit(
+            node,
+            "",
+            Op::Softmax { axes },
+            vec![x],
+            shape,
+        )));
     }
     if let Some(op) = node.op_as::<ElementWiseOp>() {
         let ir = match op.0.name().as_str() {

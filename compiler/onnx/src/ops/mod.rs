@@ -35,6 +35,7 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "Reshape",
     "Shape",
     "Sigmoid",
+    "Softmax",
     "Squeeze",
     "Sub",
     "Tanh",
