@@ -204,6 +204,23 @@ def helper_models():
              helper.make_node("Softmax", ["x"], ["first"], name="softmax_first", axis=0)]
     save(helper.make_graph(nodes, "softmax", [x], [last, first]), "softmax.onnx", {"x": rng.normal(size=(3, 2, 5)) * 3})
 
+    # BatchNormalization with constant statistics (as exported for inference), then erf-GELU.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])
+    out = helper.make_tensor_value_info("out", TensorProto.FLOAT, [2, 3, 4])
+    nodes = [
+        helper.make_node("BatchNormalization", ["x", "gamma", "beta", "mean", "var"], ["bn"], name="bn", epsilon=1e-5),
+        helper.make_node("Div", ["bn", "sqrt2"], ["d"], name="gelu_div"),
+        helper.make_node("Erf", ["d"], ["e"], name="gelu_erf"),
+        helper.make_node("Add", ["e", "one"], ["e1"], name="gelu_add"),
+        helper.make_node("Mul", ["bn", "e1"], ["m"], name="gelu_mul"),
+        helper.make_node("Mul", ["m", "half"], ["out"], name="gelu_half"),
+    ]
+    graph = helper.make_graph(nodes, "batchnorm_gelu", [x], [out], [
+        init("gamma", rng.uniform(0.5, 1.5, size=(3,))), init("beta", rng.normal(size=(3,)) * 0.2),
+        init("mean", rng.normal(size=(3,)) * 0.3), init("var", rng.uniform(0.5, 2.0, size=(3,))),
+        init("sqrt2", np.array(np.sqrt(2.0))), init("one", np.array(1.0)), init("half", np.array(0.5))])
+    save(graph, "batchnorm_gelu.onnx", {"x": rng.normal(size=(2, 3, 4)) * 1.5})
+
 
 if __name__ == "__main__":
     os.makedirs(MODELS, exist_ok=True)

@@ -220,3 +220,8 @@ fn elementwise_family_clip_leaky_relu_neg_abs_max_min() {
 fn softmax_over_the_last_and_a_leading_axis() {
     check("softmax");
 }
+
+#[test]
+fn batchnorm_with_constant_statistics_and_erf_gelu() {
+    check("batchnorm_gelu");
+}

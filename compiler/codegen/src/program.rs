@@ -341,11 +341,11 @@ pub(crate) fn generate(
                 };
                 step(StepKind::Softmax(s), vec![node.inputs[0]])
             }
-            Op::Sigmoid | Op::Tanh => {
-                let (ident, pwl) = if node.op == Op::Sigmoid {
-                    ("SIGMOID", Pwl::sigmoid())
-                } else {
-                    ("TANH", Pwl::tanh())
+            Op::Sigmoid | Op::Tanh | Op::Erf => {
+                let (ident, pwl) = match node.op {
+                    Op::Sigmoid => ("SIGMOID", Pwl::sigmoid()),
+                    Op::Tanh => ("TANH", Pwl::tanh()),
+                    _ => ("ERF", Pwl::erf()),
                 };
                 let view = b.pwl(ident, pwl, scale(node.inputs[0]), scale(out));
                 step(StepKind::Pwl(view), vec![node.inputs[0]])

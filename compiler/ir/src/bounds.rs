@@ -34,7 +34,7 @@ pub fn value_bits(g: &Graph) -> Vec<Option<u32>> {
         let a = bits[n.inputs[0]];
         let b = n.inputs.get(1).and_then(|&i| bits[i]);
         bits[n.output] = match &n.op {
-            Op::Rescale { .. } | Op::Sigmoid | Op::Tanh | Op::Softmax { .. } => {
+            Op::Rescale { .. } | Op::Sigmoid | Op::Tanh | Op::Erf | Op::Softmax { .. } => {
                 Some(ACT_BOUND_BITS)
             }
             Op::Relu | Op::Neg | Op::Abs | Op::Reshape | Op::Transpose { .. } => a,

@@ -115,6 +115,7 @@ pub fn eval_f32(g: &Graph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, EvalErr
         Ok(match node.op {
             Op::Sigmoid => x.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect(),
             Op::Tanh => x.iter().map(|v| v.tanh()).collect(),
+            Op::Erf => x.iter().map(|&v| libm::erff(v)).collect(),
             Op::LeakyRelu { alpha } => x
                 .iter()
                 .map(|&v| if v >= 0.0 { v } else { alpha * v })
@@ -139,7 +140,7 @@ pub fn eval_f32(g: &Graph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, EvalErr
 
 /// Runs the quantised model on fixed-point inputs, bit-exact with the generated Cairo.
 pub fn eval_fixed(g: &Graph, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, EvalError> {
-    let (sigmoid, tanh) = (Pwl::sigmoid(), Pwl::tanh());
+    let (sigmoid, tanh, erf) = (Pwl::sigmoid(), Pwl::tanh(), Pwl::erf());
     run(g, inputs, |node, x, g| {
         let scale = |v: ValueId| {
             g.values[v].scale.ok_or(EvalError::NotQuantised {
@@ -156,6 +157,7 @@ pub fn eval_fixed(g: &Graph, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, Eva
         let pwl = match node.op {
             Op::Sigmoid => &sigmoid,
             Op::Tanh => &tanh,
+            Op::Erf => &erf,
             Op::Rescale { shift } => {
                 return x
                     .iter()
@@ -257,6 +259,7 @@ fn run<T: Domain>(
                 .collect(),
             Op::Sigmoid
             | Op::Tanh
+            | Op::Erf
             | Op::Softmax { .. }
             | Op::Rescale { .. }
             | Op::LeakyRelu { .. } => special(node, arg(0), g)?,

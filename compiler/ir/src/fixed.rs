@@ -128,6 +128,10 @@ impl Pwl {
         Pwl::build("tanh", f64::tanh, -6, 6, 6)
     }
 
+    pub fn erf() -> Pwl {
+        Pwl::build("erf", libm::erf, -4, 4, 6)
+    }
+
     /// exp on [-16, 0]: softmax evaluates it on max-subtracted (non-positive) values only.
     pub fn exp() -> Pwl {
         Pwl::build("exp", f64::exp, -16, 0, 6)
@@ -210,6 +214,7 @@ mod tests {
                 2e-5,
             ),
             (Pwl::tanh(), f64::tanh as fn(f64) -> f64, 4e-5),
+            (Pwl::erf(), libm::erf as fn(f64) -> f64, 4e-5),
             (
                 Pwl::exp(),
                 (|x: f64| if x <= 0.0 { x.exp() } else { 1.0 }) as fn(f64) -> f64,

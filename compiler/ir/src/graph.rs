@@ -109,6 +109,7 @@ pub enum Op {
     },
     Sigmoid,
     Tanh,
+    Erf,
     /// Softmax over contiguous `axes` (one for opset 13+; the trailing ones for older opsets).
     Softmax {
         axes: Vec<usize>,
@@ -141,6 +142,7 @@ impl Op {
             Op::LeakyRelu { .. } => "leaky_relu",
             Op::Sigmoid => "sigmoid",
             Op::Tanh => "tanh",
+            Op::Erf => "erf",
             Op::Softmax { .. } => "softmax",
             Op::Reshape => "reshape",
             Op::Transpose { .. } => "transpose",

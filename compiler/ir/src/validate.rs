@@ -167,6 +167,7 @@ fn check_node(g: &Graph, node: &Node) -> Result<(), String> {
         | Op::LeakyRelu { .. }
         | Op::Sigmoid
         | Op::Tanh
+        | Op::Erf
         | Op::Rescale { .. } => expect_shape(ty(0).shape.clone())?,
         Op::Reshape => {
             if out.len() != ty(0).len() {
@@ -235,10 +236,11 @@ fn check_scales(g: &Graph, node: &Node) -> Result<(), String> {
         | Op::LeakyRelu { .. }
         | Op::Reshape
         | Op::Transpose { .. } => a,
-        Op::Sigmoid | Op::Tanh | Op::Softmax { .. } => {
+        Op::Sigmoid | Op::Tanh | Op::Erf | Op::Softmax { .. } => {
             let pwl = match node.op {
                 Op::Sigmoid => Pwl::sigmoid(),
                 Op::Tanh => Pwl::tanh(),
+                Op::Erf => Pwl::erf(),
                 _ => Pwl::exp(),
             };
             if a < pwl.grid_bits {

@@ -219,10 +219,11 @@ impl Quantiser<'_> {
                 let s = self.scale_of(a);
                 self.push(&node.name, node.op.clone(), vec![a], &name, ty, s)
             }
-            Op::Sigmoid | Op::Tanh | Op::Softmax { .. } => {
+            Op::Sigmoid | Op::Tanh | Op::Erf | Op::Softmax { .. } => {
                 let grid = match node.op {
                     Op::Sigmoid => Pwl::sigmoid().grid_bits,
                     Op::Tanh => Pwl::tanh().grid_bits,
+                    Op::Erf => Pwl::erf().grid_bits,
                     _ => Pwl::exp().grid_bits,
                 };
                 let a = self.operand(node.inputs[0], self.scale)?;

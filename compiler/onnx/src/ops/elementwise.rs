@@ -38,6 +38,9 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
         let ir = match op.0.name().as_str() {
             "Sigmoid" => Op::Sigmoid,
             "Tanh" => Op::Tanh,
+            "Erf" => Op::Erf,
+            // tract fuses erf-GELU into one op; Cairn computes it from its parts.
+            "GeluExact" => return Ok(Some(gelu(cx, node))),
             "Neg" => Op::Neg,
             "Abs" => Op::Abs,
             "LeakyRelu" => match op
@@ -95,4 +98,25 @@ fn binary(cx: &mut Ctx, node: &TypedNode, name: &str) -> Result<ValueId, String>
         other => return Err(format!("binary {other} is not supported yet")),
     };
     Ok(cx.emit(node, "", op, vec![a, b], shape))
+}
+
+/// `0.5 · x · (1 + erf(x / √2))`.
+fn gelu(cx: &mut Ctx, node: &TypedNode) -> ValueId {
+    let x = cx.input(node, 0);
+    let shape = cx.shape_of(x).to_vec();
+    let scalar = |cx: &mut Ctx, suffix: &str, v: f32| {
+        cx.graph.add_const(
+            &format!("{}.{suffix}", node.name),
+            TensorType::f32(vec![]),
+            Data::F32(vec![v]),
+        )
+    };
+    let inv_sqrt2 = scalar(cx, "inv_sqrt2", std::f32::consts::FRAC_1_SQRT_2);
+    let one = scalar(cx, "one", 1.0);
+    let half = scalar(cx, "half", 0.5);
+    let scaled = cx.emit(node, "scaled", Op::Mul, vec![x, inv_sqrt2], shape.clone());
+    let erf = cx.emit(node, "erf", Op::Erf, vec![scaled], shape.clone());
+    let plus_one = cx.emit(node, "plus_one", Op::Add, vec![erf, one], shape.clone());
+    let product = cx.emit(node, "product", Op::Mul, vec![x, plus_one], shape.clone());
+    cx.emit(node, "", Op::Mul, vec![product, half], shape)
 }
