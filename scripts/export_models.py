@@ -221,6 +221,20 @@ def helper_models():
         init("sqrt2", np.array(np.sqrt(2.0))), init("one", np.array(1.0)), init("half", np.array(0.5))])
     save(graph, "batchnorm_gelu.onnx", {"x": rng.normal(size=(2, 3, 4)) * 1.5})
 
+    # Reductions: ReduceSum (axes as input, keepdims=0), ReduceMean, ReduceMax, GlobalAveragePool.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4, 4])
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape) for n, shape in
+            [("sum", [2, 3, 4]), ("mean", [2, 3, 1, 1]), ("max", [2, 1, 4, 4]), ("gap", [2, 3, 1, 1])]]
+    nodes = [
+        helper.make_node("ReduceSum", ["x", "axes"], ["sum"], name="reduce_sum", keepdims=0),
+        helper.make_node("ReduceMean", ["x"], ["mean"], name="reduce_mean", axes=[2, 3]),
+        helper.make_node("ReduceMax", ["x"], ["max"], name="reduce_max", axes=[1], keepdims=1),
+        helper.make_node("GlobalAveragePool", ["x"], ["gap"], name="gap"),
+    ]
+    graph = helper.make_graph(nodes, "reductions", [x], outs,
+                              [numpy_helper.from_array(np.array([3], dtype=np.int64), "axes")])
+    save(graph, "reductions.onnx", {"x": rng.normal(size=(2, 3, 4, 4))})
+
 
 if __name__ == "__main__":
     os.makedirs(MODELS, exist_ok=True)

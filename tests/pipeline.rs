@@ -225,3 +225,8 @@ fn softmax_over_the_last_and_a_leading_axis() {
 fn batchnorm_with_constant_statistics_and_erf_gelu() {
     check("batchnorm_gelu");
 }
+
+#[test]
+fn reductions_sum_mean_max_and_global_average_pool() {
+    check("reductions");
+}

@@ -139,3 +139,48 @@ pub fn matmul(a: Span<felt252>, b: Span<felt252>, k: usize, n: usize) -> Array<f
     }
     out
 }
+
+/// Sum over the middle axis of `x` seen as [outer, len, inner].
+pub fn reduce_sum(x: Span<felt252>, outer: usize, len: usize, inner: usize) -> Array<felt252> {
+    let mut out = array![];
+    for o in 0..outer {
+        for i in 0..inner {
+            let mut acc = 0;
+            for l in 0..len {
+                acc += *x[(o * len + l) * inner + i];
+            }
+            out.append(acc);
+        }
+    }
+    out
+}
+
+/// Maximum over the middle axis of `x` seen as [outer, len, inner].
+pub fn reduce_max(x: Span<felt252>, outer: usize, len: usize, inner: usize) -> Array<felt252> {
+    let mut out = array![];
+    for o in 0..outer {
+        for i in 0..inner {
+            let mut acc = *x[o * len * inner + i];
+            for l in 1..len {
+                acc = fixed::max(acc, *x[(o * len + l) * inner + i]);
+            }
+            out.append(acc);
+        }
+    }
+    out
+}
+
+/// Minimum over the middle axis of `x` seen as [outer, len, inner].
+pub fn reduce_min(x: Span<felt252>, outer: usize, len: usize, inner: usize) -> Array<felt252> {
+    let mut out = array![];
+    for o in 0..outer {
+        for i in 0..inner {
+            let mut acc = *x[o * len * inner + i];
+            for l in 1..len {
+                acc = fixed::min(acc, *x[(o * len + l) * inner + i]);
+            }
+            out.append(acc);
+        }
+    }
+    out
+}

@@ -54,6 +54,8 @@ fn main(input: Array<felt252>) -> Array<felt252> {
     let v{{ s.out }} = activation::pwl_all(v{{ s.args[0] }}, tables::{{ p.table }}.span(), {{ p.offset }}, {{ p.top }}, {{ p.k }}, {{ p.shift }}).span();
 {%- when StepKind::Softmax with (m) %}
     let v{{ s.out }} = activation::softmax(v{{ s.args[0] }}, {{ m.outer }}, {{ m.len }}, {{ m.inner }}, tables::{{ m.exp.table }}.span(), {{ m.exp.offset }}, {{ m.exp.top }}, {{ m.exp.k }}, {{ m.exp.shift }}, {{ m.s_out }}).span();
+{%- when StepKind::Reduce with (func, outer, len, inner) %}
+    let v{{ s.out }} = tensor::{{ func }}(v{{ s.args[0] }}, {{ outer }}, {{ len }}, {{ inner }}).span();
 {%- when StepKind::Alias %}
     let v{{ s.out }} = v{{ s.args[0] }};
 {%- endmatch %}

@@ -45,6 +45,8 @@ pub(crate) struct SoftmaxView {
 }
 
 pub(crate) enum StepKind {
+    /// A reduction (`reduce_sum`, ...) over `[outer, len, inner]`.
+    Reduce(&'static str, usize, usize, usize),
     Softmax(SoftmaxView),
     Dense(String),
     /// A product by a runtime matrix: `(k, n)`.
@@ -304,6 +306,20 @@ pub(crate) fn generate(
                     args,
                     kind: StepKind::Zip(func),
                 }
+            }
+            Op::Reduce { kind, axes } => {
+                b.need_const(node.inputs[0]);
+                let (outer, len, inner) =
+                    cairn_ir::eval::softmax_layout(&g.values[node.inputs[0]].ty.shape, axes);
+                let func = match kind {
+                    cairn_ir::ReduceKind::Sum => "reduce_sum",
+                    cairn_ir::ReduceKind::Max => "reduce_max",
+                    cairn_ir::ReduceKind::Min => "reduce_min",
+                };
+                step(
+                    StepKind::Reduce(func, outer, len, inner),
+                    vec![node.inputs[0]],
+                )
             }
             Op::Neg | Op::Abs => {
                 b.need_const(node.inputs[0]);

@@ -39,6 +39,17 @@ pub fn value_bits(g: &Graph) -> Vec<Option<u32>> {
             }
             Op::Relu | Op::Neg | Op::Abs | Op::Reshape | Op::Transpose { .. } => a,
             Op::Max | Op::Min => a.zip(b).map(|(a, b)| a.max(b)),
+            Op::Reduce {
+                kind: ReduceKind::Sum,
+                axes,
+            } => {
+                let len: usize = axes
+                    .iter()
+                    .map(|&x| g.values[n.inputs[0]].ty.shape[x])
+                    .product();
+                a.map(|a| a + bits_of(len as u128))
+            }
+            Op::Reduce { .. } => a,
             // Its negative branch goes through a checked rescale.
             Op::LeakyRelu { .. } => a.map(|a| a.max(ACT_BOUND_BITS)),
             Op::Add | Op::Sub => a.zip(b).map(|(a, b)| a.max(b) + 1),

@@ -252,6 +252,20 @@ fn run<T: Domain>(
             Op::Relu => arg(0).iter().map(|&v| T::relu(v)).collect(),
             Op::Neg => arg(0).iter().map(|&v| T::neg(v)).collect(),
             Op::Abs => arg(0).iter().map(|&v| T::abs(v)).collect(),
+            Op::Reduce { kind, axes } => {
+                let (outer, len, inner) = softmax_layout(shape(0), axes);
+                let f = match kind {
+                    ReduceKind::Sum => T::add,
+                    ReduceKind::Max => T::max,
+                    ReduceKind::Min => T::min,
+                };
+                let x = arg(0);
+                let at = |o: usize, l: usize, i: usize| x[(o * len + l) * inner + i];
+                (0..outer)
+                    .flat_map(|o| (0..inner).map(move |i| (o, i)))
+                    .map(|(o, i)| (1..len).fold(at(o, 0, i), |acc, l| f(acc, at(o, l, i))))
+                    .collect()
+            }
             Op::Reshape => arg(0).clone(),
             Op::Transpose { perm } => transpose_index_map(shape(0), perm)
                 .iter()

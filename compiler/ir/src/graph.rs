@@ -114,6 +114,12 @@ pub enum Op {
     Softmax {
         axes: Vec<usize>,
     },
+    /// Reduction over contiguous `axes`, which stay as size 1 (ReduceMean and GlobalAveragePool
+    /// are a sum and a product by a constant).
+    Reduce {
+        kind: ReduceKind,
+        axes: Vec<usize>,
+    },
     /// Same data, the output's shape.
     Reshape,
     /// Axis permutation: output axis `i` is input axis `perm[i]`.
@@ -144,11 +150,30 @@ impl Op {
             Op::Tanh => "tanh",
             Op::Erf => "erf",
             Op::Softmax { .. } => "softmax",
+            Op::Reduce {
+                kind: ReduceKind::Sum,
+                ..
+            } => "reduce_sum",
+            Op::Reduce {
+                kind: ReduceKind::Max,
+                ..
+            } => "reduce_max",
+            Op::Reduce {
+                kind: ReduceKind::Min,
+                ..
+            } => "reduce_min",
             Op::Reshape => "reshape",
             Op::Transpose { .. } => "transpose",
             Op::Rescale { .. } => "rescale",
         }
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReduceKind {
+    Sum,
+    Max,
+    Min,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

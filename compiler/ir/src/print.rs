@@ -44,7 +44,7 @@ impl fmt::Display for Graph {
                 Op::Transpose { perm } => format!(" perm={perm:?}"),
                 Op::Rescale { shift } => format!(" shift={shift}"),
                 Op::LeakyRelu { alpha } => format!(" alpha={alpha:?}"),
-                Op::Softmax { axes } => format!(" axes={axes:?}"),
+                Op::Softmax { axes } | Op::Reduce { axes, .. } => format!(" axes={axes:?}"),
                 _ => String::new(),
             };
             writeln!(

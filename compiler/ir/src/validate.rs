@@ -178,7 +178,7 @@ fn check_node(g: &Graph, node: &Node) -> Result<(), String> {
                 ));
             }
         }
-        Op::Softmax { axes } => {
+        Op::Softmax { axes } | Op::Reduce { axes, .. } => {
             let rank = ty(0).shape.len();
             let contiguous = axes.windows(2).all(|w| w[1] == w[0] + 1);
             if axes.is_empty() || !contiguous || axes.iter().any(|&a| a >= rank) {
@@ -186,7 +186,11 @@ fn check_node(g: &Graph, node: &Node) -> Result<(), String> {
                     "axes {axes:?} must be contiguous axes of a rank-{rank} tensor"
                 ));
             }
-            expect_shape(ty(0).shape.clone())?;
+            let mut shape = ty(0).shape.clone();
+            if matches!(node.op, Op::Reduce { .. }) {
+                axes.iter().for_each(|&a| shape[a] = 1);
+            }
+            expect_shape(shape)?;
         }
         Op::Transpose { perm } => {
             let mut sorted = perm.clone();
@@ -234,6 +238,7 @@ fn check_scales(g: &Graph, node: &Node) -> Result<(), String> {
         | Op::Neg
         | Op::Abs
         | Op::LeakyRelu { .. }
+        | Op::Reduce { .. }
         | Op::Reshape
         | Op::Transpose { .. } => a,
         Op::Sigmoid | Op::Tanh | Op::Erf | Op::Softmax { .. } => {

@@ -213,6 +213,7 @@ impl Quantiser<'_> {
             | Op::Neg
             | Op::Abs
             | Op::LeakyRelu { .. }
+            | Op::Reduce { .. }
             | Op::Reshape
             | Op::Transpose { .. } => {
                 let a = self.operand(node.inputs[0], self.scale)?;

@@ -3,6 +3,7 @@
 
 mod elementwise;
 mod linalg;
+mod reduce;
 mod shape;
 
 use cairn_ir::{Op, TensorType, ValueId};
@@ -26,6 +27,7 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "Flatten",
     "Gather",
     "Gemm",
+    "GlobalAveragePool",
     "Identity",
     "LeakyRelu",
     "MatMul",
@@ -33,6 +35,10 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "Min",
     "Mul",
     "Neg",
+    "ReduceMax",
+    "ReduceMean",
+    "ReduceMin",
+    "ReduceSum",
     "Relu",
     "Reshape",
     "Shape",
@@ -51,6 +57,9 @@ pub fn lower_node(cx: &mut Ctx, node: &TypedNode) -> Result<ValueId, String> {
         return Ok(v);
     }
     if let Some(v) = elementwise::lower(cx, node)? {
+        return Ok(v);
+    }
+    if let Some(v) = reduce::lower(cx, node)? {
         return Ok(v);
     }
     if let Some(v) = shape::lower(cx, node)? {

@@ -1,0 +1,37 @@
+//! Reductions: tract's `Reduce` (what ReduceSum, ReduceMax, ReduceMin become; ReduceMean and
+//! GlobalAveragePool become a sum and a product by a constant). Reduced axes stay as size 1;
+//! tract removes them afterwards when `keepdims` is 0.
+
+use cairn_ir::{Op, ReduceKind, ValueId};
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::nn::{Reduce, Reducer};
+
+use crate::lower::Ctx;
+
+pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> {
+    let Some(op) = node.op_as::<Reduce>() else {
+        return Ok(None);
+    };
+    let kind = match op.reducer {
+        Reducer::Sum => ReduceKind::Sum,
+        Reducer::Max => ReduceKind::Max,
+        Reducer::Min => ReduceKind::Min,
+        other => return Err(format!("reduction {other:?} is not supported yet")),
+    };
+    let mut axes = op.axes.to_vec();
+    axes.sort_unstable();
+    if axes.windows(2).any(|w| w[1] != w[0] + 1) {
+        return Err(format!(
+            "a reduction over non-contiguous axes {axes:?} is not supported yet"
+        ));
+    }
+    let x = cx.input(node, 0);
+    let shape = cx.out_shape(node);
+    Ok(Some(cx.emit(
+        node,
+        "",
+        Op::Reduce { kind, axes },
+        vec![x],
+        shape,
+    )))
+}
