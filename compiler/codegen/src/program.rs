@@ -345,9 +345,9 @@ pub(crate) fn generate(
             Op::Softmax { axes } => {
                 let (outer, len, inner) =
                     cairn_ir::eval::softmax_layout(&g.values[node.inputs[0]].ty.shape, axes);
-                let exp = Pwl::exp();
+                let (ident, exp) = node.op.table().expect("softmax has a table");
                 let table_scale = exp.table_scale;
-                let view = b.pwl("EXP", exp, scale(node.inputs[0]), table_scale);
+                let view = b.pwl(ident, exp, scale(node.inputs[0]), table_scale);
                 let s = SoftmaxView {
                     outer,
                     len,
@@ -358,11 +358,7 @@ pub(crate) fn generate(
                 step(StepKind::Softmax(s), vec![node.inputs[0]])
             }
             Op::Sigmoid | Op::Tanh | Op::Erf => {
-                let (ident, pwl) = match node.op {
-                    Op::Sigmoid => ("SIGMOID", Pwl::sigmoid()),
-                    Op::Tanh => ("TANH", Pwl::tanh()),
-                    _ => ("ERF", Pwl::erf()),
-                };
+                let (ident, pwl) = node.op.table().expect("table-driven op");
                 let view = b.pwl(ident, pwl, scale(node.inputs[0]), scale(out));
                 step(StepKind::Pwl(view), vec![node.inputs[0]])
             }

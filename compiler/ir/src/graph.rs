@@ -134,6 +134,19 @@ pub enum Op {
 }
 
 impl Op {
+    /// The table a table-driven op evaluates (softmax: its exp), and the table's name in
+    /// generated code.
+    pub fn table(&self) -> Option<(&'static str, crate::fixed::Pwl)> {
+        use crate::fixed::Pwl;
+        match self {
+            Op::Sigmoid => Some(("SIGMOID", Pwl::sigmoid())),
+            Op::Tanh => Some(("TANH", Pwl::tanh())),
+            Op::Erf => Some(("ERF", Pwl::erf())),
+            Op::Softmax { .. } => Some(("EXP", Pwl::exp())),
+            _ => None,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Op::MatMul => "matmul",

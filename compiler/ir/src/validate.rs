@@ -1,7 +1,6 @@
 //! Validation: the gate in front of code generation. Code generation takes a [`ValidGraph`],
 //! which only [`validate`] makes, so an unchecked graph cannot reach it.
 
-use crate::fixed::Pwl;
 use crate::graph::*;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -242,12 +241,7 @@ fn check_scales(g: &Graph, node: &Node) -> Result<(), String> {
         | Op::Reshape
         | Op::Transpose { .. } => a,
         Op::Sigmoid | Op::Tanh | Op::Erf | Op::Softmax { .. } => {
-            let pwl = match node.op {
-                Op::Sigmoid => Pwl::sigmoid(),
-                Op::Tanh => Pwl::tanh(),
-                Op::Erf => Pwl::erf(),
-                _ => Pwl::exp(),
-            };
+            let (_, pwl) = node.op.table().expect("table-driven op");
             if a < pwl.grid_bits {
                 return Err(format!(
                     "operand scale {a} is below the table's {} grid bits",

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use cairn_ir::fixed::{self, Pwl};
+use cairn_ir::fixed;
 use cairn_ir::{Data, Def, Graph, Op, TensorType, ValueId};
 
 /// Extra fractional bits a small weight tensor may get beyond the activation scale.
@@ -221,12 +221,7 @@ impl Quantiser<'_> {
                 self.push(&node.name, node.op.clone(), vec![a], &name, ty, s)
             }
             Op::Sigmoid | Op::Tanh | Op::Erf | Op::Softmax { .. } => {
-                let grid = match node.op {
-                    Op::Sigmoid => Pwl::sigmoid().grid_bits,
-                    Op::Tanh => Pwl::tanh().grid_bits,
-                    Op::Erf => Pwl::erf().grid_bits,
-                    _ => Pwl::exp().grid_bits,
-                };
+                let grid = node.op.table().map(|(_, t)| t.grid_bits).unwrap_or(0);
                 let a = self.operand(node.inputs[0], self.scale)?;
                 let s = self.scale_of(a).max(grid);
                 let a = self.rescale(&node.name, a, s, &format!("{name}.in"));
