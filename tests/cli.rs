@@ -54,6 +54,12 @@ fn json_summaries_are_the_last_line_and_errors_exit_non_zero() {
     assert!(last["steps"].as_u64().unwrap() > 0);
     assert_eq!(last["bit_exact"], true);
 
+    // Recompiling drops the previous run's artifacts.
+    assert!(tmp.path().join("run.json").exists());
+    let out = cairn(&["compile", model.to_str().unwrap(), "-o", dir, "--json"]);
+    assert!(out.status.success());
+    assert!(!tmp.path().join("run.json").exists());
+
     // A missing proof: a clear error, a JSON error line, exit code 1, no panic.
     let out = cairn(&["verify", dir, "--json"]);
     assert_eq!(out.status.code(), Some(1));

@@ -41,6 +41,14 @@ pub fn compile(args: &CompileArgs) -> Result<CompileSummary> {
     let dir = Dir(args.out.clone());
     std::fs::create_dir_all(&dir.0)
         .with_context(|| format!("cannot create {}", dir.0.display()))?;
+    // What a previous run and proof left belongs to the previous program.
+    for stale in [RUN, OUTPUT, PROOF] {
+        let path = dir.path(stale);
+        if path.exists() {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+    }
 
     let model = cairn_onnx::load(&args.model, &args.input_shapes)?;
     let graph = model.lower()?;
