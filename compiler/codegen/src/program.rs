@@ -192,15 +192,21 @@ impl Builder<'_> {
         });
     }
 
-    /// `v` gathered by an index map into a fresh value id (past the graph's own ids).
-    fn gather(&mut self, v: ValueId, indices: Vec<usize>, fresh: ValueId, why: &str) -> ValueId {
-        let name = format!("G{fresh}");
+    /// A `u32` constant `G{id}` holding gather indices; returns its name.
+    fn index_const(&mut self, id: ValueId, indices: &[usize], why: &str) -> String {
+        let name = format!("G{id}");
         self.consts.push(ConstView {
             name: name.clone(),
             elem: "u32",
             comment: format!("indices of {why}"),
             values: indices.iter().map(|i| i.to_string()).collect(),
         });
+        name
+    }
+
+    /// `v` gathered by an index map into a fresh value id (past the graph's own ids).
+    fn gather(&mut self, v: ValueId, indices: Vec<usize>, fresh: ValueId, why: &str) -> ValueId {
+        let name = self.index_const(fresh, &indices, why);
         self.steps.push(Step {
             comment: why.to_string(),
             out: fresh,
@@ -310,7 +316,7 @@ pub(crate) fn generate(
             Op::Reduce { kind, axes } => {
                 b.need_const(node.inputs[0]);
                 let (outer, len, inner) =
-                    cairn_ir::eval::softmax_layout(&g.values[node.inputs[0]].ty.shape, axes);
+                    cairn_ir::eval::axes_layout(&g.values[node.inputs[0]].ty.shape, axes);
                 let func = match kind {
                     cairn_ir::ReduceKind::Sum => "reduce_sum",
                     cairn_ir::ReduceKind::Max => "reduce_max",
@@ -344,7 +350,7 @@ pub(crate) fn generate(
             Op::Rescale { shift } => step(StepKind::Rescale(*shift), vec![node.inputs[0]]),
             Op::Softmax { axes } => {
                 let (outer, len, inner) =
-                    cairn_ir::eval::softmax_layout(&g.values[node.inputs[0]].ty.shape, axes);
+                    cairn_ir::eval::axes_layout(&g.values[node.inputs[0]].ty.shape, axes);
                 let (ident, exp) = node.op.table().expect("softmax has a table");
                 let table_scale = exp.table_scale;
                 let view = b.pwl(ident, exp, scale(node.inputs[0]), table_scale);
@@ -369,13 +375,8 @@ pub(crate) fn generate(
             Op::Transpose { perm } => {
                 b.need_const(node.inputs[0]);
                 let indices = transpose_index_map(&g.values[node.inputs[0]].ty.shape, perm);
-                let name = format!("G{out}");
-                b.consts.push(ConstView {
-                    name: name.clone(),
-                    elem: "u32",
-                    comment: format!("indices of transpose {}", comment(&node.name)),
-                    values: indices.iter().map(|i| i.to_string()).collect(),
-                });
+                let why = format!("transpose {}", comment(&node.name));
+                let name = b.index_const(out, &indices, &why);
                 step(StepKind::Gather(name), vec![node.inputs[0]])
             }
         };

@@ -1,7 +1,7 @@
 //! Reference interpreters of the IR: in `f32` (the float model, for per-layer error reports and
 //! to check lowering against tract), and in fixed point, bit-exact with the generated Cairo.
 
-use crate::fixed::{self, Pwl, RangeError};
+use crate::fixed::{self, RangeError};
 use crate::graph::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -121,17 +121,12 @@ pub fn eval_f32(g: &Graph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, EvalErr
                 .map(|&v| if v >= 0.0 { v } else { alpha * v })
                 .collect(),
             Op::Softmax { ref axes } => {
-                let (outer, len, inner) = softmax_layout(&g.values[node.inputs[0]].ty.shape, axes);
-                let mut out = vec![0f32; x.len()];
-                for (o, i) in (0..outer).flat_map(|o| (0..inner).map(move |i| (o, i))) {
-                    let idx = |l: usize| (o * len + l) * inner + i;
-                    let m = (0..len)
-                        .map(|l| x[idx(l)])
-                        .fold(f32::NEG_INFINITY, f32::max);
-                    let sum: f32 = (0..len).map(|l| (x[idx(l)] - m).exp()).sum();
-                    (0..len).for_each(|l| out[idx(l)] = (x[idx(l)] - m).exp() / sum);
-                }
-                out
+                let shape = &g.values[node.inputs[0]].ty.shape;
+                map_slices(x, shape, axes, |s| {
+                    let m = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let sum: f32 = s.iter().map(|v| (v - m).exp()).sum();
+                    Ok::<_, EvalError>(s.iter().map(|v| (v - m).exp() / sum).collect())
+                })?
             }
             _ => unreachable!("only activations reach the callback"),
         })
@@ -140,7 +135,6 @@ pub fn eval_f32(g: &Graph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, EvalErr
 
 /// Runs the quantised model on fixed-point inputs, bit-exact with the generated Cairo.
 pub fn eval_fixed(g: &Graph, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, EvalError> {
-    let (sigmoid, tanh, erf) = (Pwl::sigmoid(), Pwl::tanh(), Pwl::erf());
     run(g, inputs, |node, x, g| {
         let scale = |v: ValueId| {
             g.values[v].scale.ok_or(EvalError::NotQuantised {
@@ -155,9 +149,7 @@ pub fn eval_fixed(g: &Graph, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, Eva
             source,
         };
         let pwl = match node.op {
-            Op::Sigmoid => &sigmoid,
-            Op::Tanh => &tanh,
-            Op::Erf => &erf,
+            Op::Sigmoid | Op::Tanh | Op::Erf => node.op.table().expect("table-driven op").1,
             Op::Rescale { shift } => {
                 return x
                     .iter()
@@ -165,16 +157,11 @@ pub fn eval_fixed(g: &Graph, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, Eva
                     .collect()
             }
             Op::Softmax { ref axes } => {
-                let (outer, len, inner) = softmax_layout(&g.values[node.inputs[0]].ty.shape, axes);
-                let exp = Pwl::exp();
-                let mut out = vec![0i128; x.len()];
-                for (o, i) in (0..outer).flat_map(|o| (0..inner).map(move |i| (o, i))) {
-                    let idx = |l: usize| (o * len + l) * inner + i;
-                    let slice: Vec<i128> = (0..len).map(|l| x[idx(l)]).collect();
-                    let y = fixed::softmax(&slice, s_in, s_out, &exp).map_err(range)?;
-                    (0..len).for_each(|l| out[idx(l)] = y[l]);
-                }
-                return Ok(out);
+                let (_, exp) = node.op.table().expect("softmax has a table");
+                let shape = &g.values[node.inputs[0]].ty.shape;
+                return map_slices(x, shape, axes, |s| {
+                    fixed::softmax(s, s_in, s_out, &exp).map_err(range)
+                });
             }
             Op::LeakyRelu { alpha } => {
                 let alpha_q =
@@ -253,17 +240,14 @@ fn run<T: Domain>(
             Op::Neg => arg(0).iter().map(|&v| T::neg(v)).collect(),
             Op::Abs => arg(0).iter().map(|&v| T::abs(v)).collect(),
             Op::Reduce { kind, axes } => {
-                let (outer, len, inner) = softmax_layout(shape(0), axes);
                 let f = match kind {
                     ReduceKind::Sum => T::add,
                     ReduceKind::Max => T::max,
                     ReduceKind::Min => T::min,
                 };
                 let x = arg(0);
-                let at = |o: usize, l: usize, i: usize| x[(o * len + l) * inner + i];
-                (0..outer)
-                    .flat_map(|o| (0..inner).map(move |i| (o, i)))
-                    .map(|(o, i)| (1..len).fold(at(o, 0, i), |acc, l| f(acc, at(o, l, i))))
+                slices(shape(0), axes)
+                    .map(|idx| idx[1..].iter().fold(x[idx[0]], |acc, &i| f(acc, x[i])))
                     .collect()
             }
             Op::Reshape => arg(0).clone(),
@@ -283,14 +267,39 @@ fn run<T: Domain>(
     Ok(vals)
 }
 
-/// A tensor seen as `[outer, len, inner]` around contiguous softmax axes.
-pub fn softmax_layout(shape: &[usize], axes: &[usize]) -> (usize, usize, usize) {
+/// A tensor seen as `[outer, len, inner]` around contiguous `axes` (softmax, reductions).
+pub fn axes_layout(shape: &[usize], axes: &[usize]) -> (usize, usize, usize) {
     let first = axes.first().copied().unwrap_or(0);
     let last = axes.last().copied().unwrap_or(0);
     let outer = shape[..first].iter().product();
     let len = shape[first..=last].iter().product();
     let inner = shape[last + 1..].iter().product();
     (outer, len, inner)
+}
+
+/// The flat indices of every slice along contiguous `axes`, in output order (outer, then inner).
+fn slices(shape: &[usize], axes: &[usize]) -> impl Iterator<Item = Vec<usize>> {
+    let (outer, len, inner) = axes_layout(shape, axes);
+    (0..outer)
+        .flat_map(move |o| (0..inner).map(move |i| (o, i)))
+        .map(move |(o, i)| (0..len).map(|l| (o * len + l) * inner + i).collect())
+}
+
+/// Applies `f` to every slice along `axes` and writes each result back in place.
+fn map_slices<T: Copy + Default, E>(
+    x: &[T],
+    shape: &[usize],
+    axes: &[usize],
+    mut f: impl FnMut(&[T]) -> Result<Vec<T>, E>,
+) -> Result<Vec<T>, E> {
+    let mut out = vec![T::default(); x.len()];
+    for idx in slices(shape, axes) {
+        let slice: Vec<T> = idx.iter().map(|&i| x[i]).collect();
+        for (&i, y) in idx.iter().zip(f(&slice)?) {
+            out[i] = y;
+        }
+    }
+    Ok(out)
 }
 
 fn matmul<T: Domain>(

@@ -17,13 +17,7 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
         if op.kind != SoftmaxKind::Softmax || op.quant_output_dt.is_some() {
             return Err(format!("{} is not supported yet", node.op.name()));
         }
-        let mut axes = op.axes.to_vec();
-        axes.sort_unstable();
-        if axes.windows(2).any(|w| w[1] != w[0] + 1) {
-            return Err(format!(
-                "softmax over non-contiguous axes {axes:?} is not supported"
-            ));
-        }
+        let axes = super::contiguous_axes(&op.axes, "softmax")?;
         let x = cx.input(node, 0);
         let shape = cx.shape_of(x).to_vec();
         return Ok(Some(cx.emit(

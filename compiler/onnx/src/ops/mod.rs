@@ -68,6 +68,18 @@ pub fn lower_node(cx: &mut Ctx, node: &TypedNode) -> Result<ValueId, String> {
     Err("this operation is not supported yet".into())
 }
 
+/// `axes` sorted, if they are contiguous (what `Op::Softmax` and `Op::Reduce` take).
+fn contiguous_axes(axes: &[usize], what: &str) -> Result<Vec<usize>, String> {
+    let mut axes = axes.to_vec();
+    axes.sort_unstable();
+    if axes.windows(2).any(|w| w[1] != w[0] + 1) {
+        return Err(format!(
+            "{what} over non-contiguous axes {axes:?} is not supported yet"
+        ));
+    }
+    Ok(axes)
+}
+
 impl Ctx {
     /// Adds an f32 node named after the tract node (with a suffix when one tract node becomes
     /// several IR nodes).

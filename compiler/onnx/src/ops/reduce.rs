@@ -18,13 +18,7 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
         Reducer::Min => ReduceKind::Min,
         other => return Err(format!("reduction {other:?} is not supported yet")),
     };
-    let mut axes = op.axes.to_vec();
-    axes.sort_unstable();
-    if axes.windows(2).any(|w| w[1] != w[0] + 1) {
-        return Err(format!(
-            "a reduction over non-contiguous axes {axes:?} is not supported yet"
-        ));
-    }
+    let axes = super::contiguous_axes(&op.axes, "a reduction")?;
     let x = cx.input(node, 0);
     let shape = cx.out_shape(node);
     Ok(Some(cx.emit(
