@@ -22,7 +22,13 @@ fn artifacts(name: &str) -> Vec<(String, String)> {
     let float = cairn_ir::validate(m.lower().unwrap()).unwrap();
     let q = cairn_passes::run_all(float.graph().clone(), &Default::default()).unwrap();
     let q = cairn_ir::validate(q).unwrap();
-    let pkg = cairn_codegen::generate(&q, &format!("{name}.onnx"), &Default::default()).unwrap();
+    let pkg = cairn_codegen::generate(
+        &q,
+        &format!("{name}.onnx"),
+        &Default::default(),
+        &Default::default(),
+    )
+    .unwrap();
     let mut out = vec![
         ("model.ir".to_string(), float.to_string()),
         ("model.quantised.ir".to_string(), q.to_string()),
@@ -42,7 +48,23 @@ fn ir_and_generated_cairo_match_the_golden_files() {
     let mut stale = Vec::new();
     for name in MODELS {
         let dir = root().join("tests/golden").join(name);
-        for (rel, text) in artifacts(name) {
+        let artifacts = artifacts(name);
+        if fix {
+            // Files that generation no longer writes go too.
+            let _ = std::fs::remove_dir_all(&dir);
+        } else {
+            for path in files_under(&dir) {
+                let rel = path
+                    .strip_prefix(&dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                if !artifacts.iter().any(|(r, _)| *r == rel) {
+                    stale.push(format!("{} (no longer generated)", path.display()));
+                }
+            }
+        }
+        for (rel, text) in artifacts {
             let path = dir.join(&rel);
             if fix {
                 std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -57,6 +79,19 @@ fn ir_and_generated_cairo_match_the_golden_files() {
         "golden files differ (rerun with CAIRN_FIX_GOLDEN=1 if the change is intended):\n{}",
         stale.join("\n")
     );
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }
 
 #[test]
@@ -87,5 +122,20 @@ fn golden_cairo_compiles_with_the_real_compiler() {
         }
         cairn_cairo::compile(tmp.path(), &Default::default())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let contracts =
+            cairn_cairo::compile_contracts(&tmp.path().join("contracts"), &Default::default())
+                .unwrap_or_else(|e| panic!("{name} contracts: {e}"));
+        let mut names: Vec<String> = contracts.iter().map(|c| c.name.clone()).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "CairnDecisions",
+                "CairnFactRegistry",
+                "CairnStage0",
+                "CairnVerifier"
+            ],
+            "{name}"
+        );
     }
 }

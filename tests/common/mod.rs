@@ -28,6 +28,7 @@ pub fn compile_args(model: &Path, out: &Path) -> compile::CompileArgs {
         scale: cairn_passes::quantise::DEFAULT_SCALE,
         input_shapes: vec![],
         codegen: Default::default(),
+        limits: Default::default(),
         quiet: true,
     }
 }
@@ -67,4 +68,13 @@ pub fn expected(name: &str) -> Vec<(String, Vec<f64>)> {
             (k.clone(), out)
         })
         .collect()
+}
+
+/// The bundled example model (what `scripts/demo.sh` runs).
+pub fn example_model() -> PathBuf {
+    root().join("tests/models/example/model.onnx")
+}
+
+pub fn example_input() -> PathBuf {
+    root().join("tests/models/example/model.input.json")
 }

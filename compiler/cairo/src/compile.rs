@@ -50,6 +50,16 @@ pub fn corelib_dir() -> PathBuf {
 
 /// Compiles the package at `dir` (a folder with `cairo_project.toml`) to an executable.
 pub fn compile(dir: &Path, opts: &CompileOptions) -> Result<Executable, CairoError> {
+    on_big_stack(dir, opts, compile_on_this_thread)
+}
+
+/// Runs `work(dir, corelib_src)` on a thread with a large stack: the compiler recurses deeply on
+/// long straight-line expressions.
+pub(crate) fn on_big_stack<T: Send + 'static>(
+    dir: &Path,
+    opts: &CompileOptions,
+    work: impl FnOnce(&Path, &Path) -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, CairoError> {
     let corelib = opts.corelib.clone().unwrap_or_else(corelib_dir);
     let corelib_src = corelib.join("src");
     if !corelib_src.join("lib.cairo").is_file() {
@@ -63,10 +73,9 @@ pub fn compile(dir: &Path, opts: &CompileOptions) -> Result<Executable, CairoErr
             message,
         }
     };
-    // The compiler recurses deeply on long straight-line expressions: give it a large stack.
     let worker = std::thread::Builder::new()
         .stack_size(COMPILER_STACK_BYTES)
-        .spawn(move || compile_on_this_thread(&dir, &corelib_src).map_err(|e| format!("{e:#}")))
+        .spawn(move || work(&dir, &corelib_src).map_err(|e| format!("{e:#}")))
         .map_err(|e| fail(e.to_string()))?;
     match worker.join() {
         Ok(result) => result.map_err(fail),
@@ -104,7 +113,10 @@ fn compile_on_this_thread(dir: &Path, corelib_src: &Path) -> anyhow::Result<Exec
 /// on one thread (its inliner needs them), so on generated code it runs sequentially. Dense
 /// layers are hundreds of independent leaf functions: computing them first in parallel fills
 /// the database's caches, and the compile proper then finds them done.
-fn warm_up_functions(db: &RootDatabase, crates: &[cairo_lang_filesystem::ids::CrateId<'_>]) {
+pub(crate) fn warm_up_functions(
+    db: &RootDatabase,
+    crates: &[cairo_lang_filesystem::ids::CrateId<'_>],
+) {
     use cairo_lang_defs::db::DefsGroup;
     use cairo_lang_defs::ids::NamedLanguageElementId;
     use cairo_lang_lowering::ids::ConcreteFunctionWithBodyId;

@@ -5,14 +5,21 @@
 //! `scripts/setup.sh` materialises in `.cairn/corelib`. Execution runs the VM in proof mode
 //! with the `all_cairo_stwo` layout and keeps the trace, which is what the prover consumes.
 //!
+//! Contracts (`compile_contracts`) go through the same compiler to Sierra classes and CASM.
+//!
 //! Invariant: this is the only crate that drives the Cairo compiler and the Cairo VM.
 
 mod compile;
+mod contracts;
 mod execute;
 
 pub use cairo_lang_executable::executable::Executable;
+pub use cairo_lang_starknet_classes::{
+    casm_contract_class::CasmContractClass, contract_class::ContractClass,
+};
 pub use cairo_vm::Felt252;
 pub use compile::{bytecode, compile, corelib_dir, CompileOptions};
+pub use contracts::{compile_contracts, CompiledContract};
 pub use execute::{execute, Execution};
 
 use std::path::PathBuf;

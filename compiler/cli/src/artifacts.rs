@@ -24,8 +24,12 @@ pub const RUN: &str = "run.json";
 pub const OUTPUT: &str = "output.json";
 /// Default path of the proof.
 pub const PROOF: &str = "proof.bin";
+/// The compiled contract classes (`NAME.contract_class.json`, `NAME.compiled_contract_class.json`).
+pub const CLASSES: &str = "classes";
+/// Where `deploy` recorded the network, the classes and the contracts.
+pub const DEPLOYMENT: &str = "deployment.json";
 
-pub const MANIFEST_FORMAT: u32 = 1;
+pub const MANIFEST_FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TensorInfo {
@@ -60,6 +64,22 @@ pub struct Manifest {
     pub inputs: Vec<TensorInfo>,
     pub outputs: Vec<TensorInfo>,
     pub multiply_adds: u64,
+    /// Poseidon hash of the quantised constants (hex), recorded by the verifier contract.
+    pub weights_commitment: String,
+    /// The stages of the forward pass (one contract class each).
+    pub stages: Vec<StageInfo>,
+}
+
+/// One stage of the forward pass, with the compile-time estimates of its onchain cost.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StageInfo {
+    /// Node range `[first, end)` of the quantised IR.
+    pub nodes: [usize; 2],
+    /// Felts of live tensors in and out.
+    pub in_len: usize,
+    pub out_len: usize,
+    pub est_felts: u64,
+    pub est_steps: u64,
 }
 
 /// What one `cairn run` did: the fixed-point input it fed the program and what came back.

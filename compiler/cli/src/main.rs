@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use anyhow::{bail, Result};
-use cairn_cli::commands::{compile, inspect, prove, run, verify};
+use cairn_cli::commands::network::NetworkArgs;
+use cairn_cli::commands::{compile, deploy, inspect, prove, run, submit, verify};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -40,6 +41,14 @@ enum Command {
         /// Largest input chunk per generated dense function.
         #[arg(long, default_value_t = cairn_codegen::CodegenOptions::default().chunk, hide = true)]
         chunk: usize,
+        /// Most contract bytecode (estimated felts) per stage class; the forward pass is cut into
+        /// stages that fit (public networks allow 81,920 per class).
+        #[arg(long, default_value_t = cairn_codegen::Limits::default().class_felts)]
+        max_class_felts: u64,
+        /// Most Cairo steps (estimated) per stage; one transaction runs whole stages (public
+        /// networks allow 10M steps per transaction).
+        #[arg(long, default_value_t = cairn_codegen::Limits::default().stage_steps)]
+        max_stage_steps: u64,
         /// Print a JSON summary as the last line of stdout.
         #[arg(long)]
         json: bool,
@@ -75,12 +84,90 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Declare and deploy the model's contracts (registry, verifier, consumer, stage classes).
+    ///
+    /// With no --rpc, uses a local starknet-devnet (started if needed) and its predeployed
+    /// account. With --rpc URL, the account is STARKNET_ACCOUNT with STARKNET_PRIVATE_KEY, or
+    /// with STARKNET_KEYSTORE and STARKNET_KEYSTORE_PASSWORD. Writes DIR/deployment.json.
+    Deploy {
+        dir: PathBuf,
+        #[command(flatten)]
+        net: Net,
+        /// Compile and check the classes and print the node's fee estimates; send nothing.
+        #[arg(long)]
+        estimate_only: bool,
+        /// Most estimated Cairo steps per claim transaction; bigger models are checked over
+        /// several transactions (public networks allow 10M steps each).
+        #[arg(long, default_value_t = deploy::TX_STEP_BUDGET)]
+        max_tx_steps: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Have the chain check a claimed prediction by re-executing the model; on success the
+    /// registry holds its fact.
+    Submit {
+        dir: PathBuf,
+        /// The input of the prediction (same format as `cairn run`).
+        #[arg(short, long)]
+        input: PathBuf,
+        /// The claimed outputs, as `cairn run --output` writes them (default: the last run's).
+        #[arg(long)]
+        claim: Option<PathBuf>,
+        /// Send even if the node predicts a revert, so that the chain records it (pays the fee).
+        #[arg(long)]
+        send_anyway: bool,
+        #[command(flatten)]
+        net: Net,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what the registry holds for a prediction's fact (read-only).
+    Facts {
+        dir: PathBuf,
+        /// The fact hash (default: the fact of --input/--claim, else of the last run).
+        #[arg(long)]
+        fact: Option<String>,
+        #[arg(short, long)]
+        input: Option<PathBuf>,
+        #[arg(long, requires = "input")]
+        claim: Option<PathBuf>,
+        #[command(flatten)]
+        net: Net,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Hand a verified prediction to the example consumer contract (acts once per fact).
+    Act {
+        dir: PathBuf,
+        /// The input of the prediction (default: the last run's input and outputs).
+        #[arg(short, long)]
+        input: Option<PathBuf>,
+        #[arg(long, requires = "input")]
+        claim: Option<PathBuf>,
+        #[command(flatten)]
+        net: Net,
+        #[arg(long)]
+        json: bool,
+    },
     /// Show how tract reads a model and the IR Cairn lowers it to.
     Inspect {
         model: PathBuf,
         #[arg(long = "input-shape", value_name = "NAME=DIMS", value_parser = parse_shape)]
         input_shapes: Vec<(String, Vec<usize>)>,
     },
+}
+
+#[derive(clap::Args)]
+struct Net {
+    /// JSON-RPC URL of a Starknet node (default: a local devnet that Cairn starts).
+    #[arg(long, value_name = "URL")]
+    rpc: Option<cairn_chain::Url>,
+}
+
+impl Net {
+    fn args(self) -> NetworkArgs {
+        NetworkArgs { rpc: self.rpc }
+    }
 }
 
 fn parse_shape(s: &str) -> Result<(String, Vec<usize>)> {
@@ -114,6 +201,10 @@ fn main() -> ExitCode {
             | Command::Run { json: true, .. }
             | Command::Prove { json: true, .. }
             | Command::Verify { json: true, .. }
+            | Command::Deploy { json: true, .. }
+            | Command::Submit { json: true, .. }
+            | Command::Facts { json: true, .. }
+            | Command::Act { json: true, .. }
     );
     let result = std::panic::catch_unwind(|| execute(cli.command));
     let result = result.unwrap_or_else(|_| {
@@ -130,7 +221,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            if json {
+            if json && e.downcast_ref::<Reported>().is_none() {
                 println!(
                     "{}",
                     serde_json::json!({ "ok": false, "error": format!("{e:#}") })
@@ -142,12 +233,45 @@ fn main() -> ExitCode {
 }
 
 fn print_json<T: serde::Serialize>(summary: &T) -> Result<()> {
+    print_json_ok(summary, true)
+}
+
+fn print_json_ok<T: serde::Serialize>(summary: &T, ok: bool) -> Result<()> {
     let mut v = serde_json::to_value(summary)?;
     if let Some(o) = v.as_object_mut() {
-        o.insert("ok".into(), true.into());
+        o.insert("ok".into(), ok.into());
     }
     println!("{v}");
     Ok(())
+}
+
+/// An error whose JSON summary was already printed: only the message remains to show.
+#[derive(Debug)]
+struct Reported(String);
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Reported {}
+
+/// Ends a command whose outcome may be a refusal: the summary (with `ok`) goes out either way.
+fn finish<T: serde::Serialize>(
+    json: bool,
+    summary: &T,
+    ok: bool,
+    why: impl FnOnce() -> String,
+) -> Result<()> {
+    if json {
+        print_json_ok(summary, ok)?;
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(Reported(why()).into())
+    }
 }
 
 fn execute(command: Command) -> Result<()> {
@@ -159,6 +283,8 @@ fn execute(command: Command) -> Result<()> {
             input_shapes,
             accumulators,
             chunk,
+            max_class_felts,
+            max_stage_steps,
             json,
         } => {
             let s = compile::compile(&compile::CompileArgs {
@@ -169,6 +295,10 @@ fn execute(command: Command) -> Result<()> {
                 codegen: cairn_codegen::CodegenOptions {
                     accumulators,
                     chunk,
+                },
+                limits: cairn_codegen::Limits {
+                    class_felts: max_class_felts,
+                    stage_steps: max_stage_steps,
                 },
                 quiet: json,
             })?;
@@ -273,6 +403,129 @@ fn execute(command: Command) -> Result<()> {
             if json {
                 print_json(&s)?;
             }
+        }
+        Command::Deploy {
+            dir,
+            net,
+            estimate_only,
+            max_tx_steps,
+            json,
+        } => {
+            let s = deploy::deploy(&deploy::DeployArgs {
+                dir,
+                network: net.args(),
+                estimate_only,
+                max_tx_steps,
+                quiet: json,
+            })?;
+            if s.sent {
+                println!(
+                    "deployed on {} ({}):\n  registry {}\n  verifier {}\n  consumer {}\n  {} stage class(es); {} transaction(s) sent",
+                    s.rpc,
+                    s.chain_id,
+                    s.registry.as_deref().unwrap_or("-"),
+                    s.verifier.as_deref().unwrap_or("-"),
+                    s.consumer.as_deref().unwrap_or("-"),
+                    s.classes.iter().filter(|c| c.name.starts_with("CairnStage")).count(),
+                    s.transactions.len()
+                );
+            } else {
+                println!("estimate only: nothing sent");
+            }
+            if json {
+                print_json(&s)?;
+            }
+        }
+        Command::Submit {
+            dir,
+            input,
+            claim,
+            send_anyway,
+            net,
+            json,
+        } => {
+            let s = submit::submit(&submit::SubmitArgs {
+                dir,
+                input,
+                claim,
+                network: net.args(),
+                send_anyway,
+                quiet: json,
+            })?;
+            for t in &s.transactions {
+                println!("{}: transaction {} ({} L2 gas)", t.what, t.hash, t.l2_gas);
+            }
+            if s.accepted {
+                println!("accepted: fact {} registered", s.fact_hash);
+            }
+            return finish(json, &s, s.accepted, || {
+                let how = if s.reverted_onchain {
+                    "the transaction reverted"
+                } else {
+                    "the node's simulation reverted, nothing was sent"
+                };
+                format!(
+                    "the chain rejected the claim ({how}): {}",
+                    s.reason.as_deref().unwrap_or("no reason given")
+                )
+            });
+        }
+        Command::Facts {
+            dir,
+            fact,
+            input,
+            claim,
+            net,
+            json,
+        } => {
+            let fact = fact
+                .map(|f| cairn_cli::commands::network::felt_hex(&f, "fact"))
+                .transpose()?;
+            let s = submit::facts(
+                &dir,
+                &net.args(),
+                fact,
+                input.as_deref(),
+                claim.as_deref(),
+                json,
+            )?;
+            println!(
+                "fact {}: {} verification(s) in registry {}",
+                s.fact_hash,
+                s.verifications.len(),
+                s.registry
+            );
+            for v in &s.verifications {
+                println!(
+                    "  {} ({} bits, {}, {})",
+                    v.verification_hash, v.security_bits, v.layout, v.memory_verification
+                );
+            }
+            if json {
+                print_json(&s)?;
+            }
+        }
+        Command::Act {
+            dir,
+            input,
+            claim,
+            net,
+            json,
+        } => {
+            let s = submit::act(&dir, &net.args(), input.as_deref(), claim.as_deref(), json)?;
+            if s.accepted {
+                println!(
+                    "the consumer acted on fact {}: decision {}",
+                    s.fact_hash,
+                    s.decision.map(|d| d.to_string()).unwrap_or("-".into())
+                );
+            }
+            return finish(json, &s, s.accepted, || {
+                format!(
+                    "the consumer refused: {}",
+                    s.reason.as_deref().unwrap_or("no reason given")
+                )
+            });
         }
         Command::Inspect {
             model,

@@ -287,7 +287,7 @@ pub(crate) fn generate(
     };
     let err = |template| move |source| CodegenError::Template { template, source };
     let mut files = vec![(
-        PathBuf::from(format!("src/{module}.cairo")),
+        PathBuf::from(format!("cairn_model/src/{module}.cairo")),
         t.render().map_err(err("program/dense.cairo"))?,
     )];
     for (bi, b) in t.blocks.iter().enumerate() {
@@ -295,7 +295,7 @@ pub(crate) fn generate(
             .render()
             .map_err(err("program/dense_block.cairo"))?;
         files.push((
-            PathBuf::from(format!("src/{module}/block_{bi}.cairo")),
+            PathBuf::from(format!("cairn_model/src/{module}/block_{bi}.cairo")),
             text,
         ));
     }

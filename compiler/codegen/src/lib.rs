@@ -8,13 +8,16 @@
 //!
 //! Invariant: generation takes a [`cairn_ir::ValidGraph`], so only validated IR reaches it.
 
+mod contracts;
 mod dense;
+pub mod partition;
 mod program;
 pub mod runtime;
 
 use std::path::{Path, PathBuf};
 
 use cairn_ir::ValidGraph;
+pub use partition::{Limits, Partition, PlanError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CodegenError {
@@ -83,16 +86,20 @@ impl Package {
     }
 }
 
-/// Generates the Cairo package of a quantised graph. `model_file` is named in the header.
+/// Generates the Cairo package of a quantised graph, cut into the stages of `partition`:
+/// the program (`src/`), the model it shares with the contracts (`cairn_model/`), the contracts
+/// (`contracts/`) and the runtime. `model_file` is named in the headers.
 pub fn generate(
     g: &ValidGraph,
     model_file: &str,
     opts: &CodegenOptions,
+    partition: &Partition,
 ) -> Result<Package, CodegenError> {
     if !g.quantised {
         return Err(CodegenError::NotQuantised);
     }
-    let mut files = program::generate(g, model_file, opts)?;
+    let mut files = program::generate(g, model_file, opts, partition)?;
+    files.extend(contracts::generate(g, model_file, partition)?);
     for (rel, text) in runtime::FILES {
         files.push((PathBuf::from("cairn_runtime").join(rel), text.to_string()));
     }

@@ -6,6 +6,7 @@ use askama::Template;
 use cairn_ir::fixed::Pwl;
 use cairn_ir::{broadcast_index_map, transpose_index_map, Data, Def, Graph, Op, ValueId};
 
+use crate::partition::Partition;
 use crate::{dense, CodegenError, CodegenOptions};
 
 /// The Cairo version the generated Scarb.toml asks for (the corelib Cairn compiles against).
@@ -78,10 +79,29 @@ struct LibTemplate {
     inputs: Vec<IoView>,
     outputs: Vec<IoView>,
     input_len: usize,
+}
+
+/// One stage of the forward pass: a run of nodes from one set of live tensors to the next.
+pub(crate) struct StageView {
+    index: usize,
+    first_node: usize,
+    last_node: usize,
+    live_in: Vec<IoView>,
+    in_len: usize,
+    live_out: Vec<ValueId>,
+    steps: Vec<Step>,
+}
+
+#[derive(Template)]
+#[template(path = "program/model.cairo", escape = "none")]
+struct ModelTemplate {
+    model_file: String,
+    input_len: usize,
+    output_len: usize,
     modules: Vec<String>,
     has_tables: bool,
     consts: Vec<ConstView>,
-    steps: Vec<Step>,
+    stages: Vec<StageView>,
 }
 
 pub(crate) struct TableView {
@@ -107,10 +127,14 @@ struct ScarbTemplate {
 }
 
 #[derive(Template)]
+#[template(path = "program/model_Scarb.toml", escape = "none")]
+struct ModelScarbTemplate;
+
+#[derive(Template)]
 #[template(path = "program/cairo_project.toml", escape = "none")]
 struct ProjectTemplate;
 
-fn render<T: Template>(t: &T, template: &'static str) -> Result<String, CodegenError> {
+pub(crate) fn render<T: Template>(t: &T, template: &'static str) -> Result<String, CodegenError> {
     t.render()
         .map_err(|source| CodegenError::Template { template, source })
 }
@@ -151,8 +175,10 @@ struct Builder<'a> {
     g: &'a Graph,
     consts: Vec<ConstView>,
     steps: Vec<Step>,
-    /// Constants already materialised as `let` spans.
+    /// Constants already materialised as `let` spans in the current stage.
     const_spans: Vec<bool>,
+    /// Constants already declared as module-level `const`s.
+    const_declared: Vec<bool>,
     tables: Vec<(&'static str, Pwl)>,
 }
 
@@ -166,24 +192,27 @@ impl Builder<'_> {
             return;
         }
         self.const_spans[v] = true;
-        let values = match data {
-            Data::Int(d) => d.iter().map(|x| x.to_string()).collect(),
-            Data::F32(_) => unreachable!("validated quantised graphs hold integer constants"),
-        };
         let name = format!("C{v}");
         let val = &self.g.values[v];
-        let what = format!(
-            "{:?} {} at scale 2^-{}",
-            val.name,
-            type_string(self.g, v),
-            val.scale.unwrap_or(0)
-        );
-        self.consts.push(ConstView {
-            name: name.clone(),
-            elem: "felt252",
-            comment: comment(&what),
-            values,
-        });
+        if !self.const_declared[v] {
+            self.const_declared[v] = true;
+            let values = match data {
+                Data::Int(d) => d.iter().map(|x| x.to_string()).collect(),
+                Data::F32(_) => unreachable!("validated quantised graphs hold integer constants"),
+            };
+            let what = format!(
+                "{:?} {} at scale 2^-{}",
+                val.name,
+                type_string(self.g, v),
+                val.scale.unwrap_or(0)
+            );
+            self.consts.push(ConstView {
+                name: name.clone(),
+                elem: "felt252",
+                comment: comment(&what),
+                values,
+            });
+        }
         self.steps.push(Step {
             comment: format!("constant {}", comment(&val.name)),
             out: v,
@@ -235,174 +264,216 @@ pub(crate) fn generate(
     g: &Graph,
     model_file: &str,
     opts: &CodegenOptions,
+    partition: &Partition,
 ) -> Result<Vec<(PathBuf, String)>, CodegenError> {
     let mut b = Builder {
         g,
         consts: vec![],
         steps: vec![],
         const_spans: vec![false; g.values.len()],
+        const_declared: vec![false; g.values.len()],
         tables: vec![],
     };
     let mut files = Vec::new();
     let mut modules = Vec::new();
     let mut fresh = g.values.len();
     let bits = cairn_ir::bounds::value_bits(g);
-    for node in &g.nodes {
-        let out = node.output;
-        let scale = |v: ValueId| g.values[v].scale.unwrap_or(0);
-        let what = format!(
-            "{} {:?} -> {:?}: {}",
-            node.op.name(),
-            node.name,
-            g.values[out].name,
-            type_string(g, out)
-        );
-        let step = |kind, args| Step {
-            comment: comment(&what),
-            out,
-            args,
-            kind,
-        };
-        let s = match &node.op {
-            Op::MatMul if g.const_data(node.inputs[1]).is_none() => {
-                let shape = &g.values[node.inputs[1]].ty.shape;
-                b.need_const(node.inputs[0]);
-                step(
-                    StepKind::MatMul(shape[0], shape[1]),
-                    vec![node.inputs[0], node.inputs[1]],
-                )
-            }
-            Op::MatMul => {
-                let module = format!("dense_{out}");
-                files.extend(dense::generate(
-                    g,
-                    node,
-                    &module,
-                    bits[node.inputs[0]],
-                    opts,
-                )?);
-                modules.push(module.clone());
-                step(StepKind::Dense(module), vec![node.inputs[0]])
-            }
-            Op::Add | Op::Sub | Op::Mul | Op::Max | Op::Min => {
-                let out_shape = g.values[out].ty.shape.clone();
-                let mut args = Vec::new();
-                for &v in &node.inputs {
-                    b.need_const(v);
-                    let shape = &g.values[v].ty.shape;
-                    if *shape == out_shape {
-                        args.push(v);
-                    } else {
-                        let why =
-                            format!("{} broadcast to {out_shape:?}", comment(&g.values[v].name));
-                        args.push(b.gather(v, broadcast_index_map(shape, &out_shape), fresh, &why));
-                        fresh += 1;
+    let ranges = partition.ranges(g.nodes.len());
+    let live = crate::partition::live_sets(g, partition);
+    let mut stages = Vec::new();
+    for (index, range) in ranges.iter().enumerate() {
+        // Each stage is a function of its own: constants are re-materialised where used.
+        b.const_spans = vec![false; g.values.len()];
+        b.steps.clear();
+        for node in &g.nodes[range.clone()] {
+            let out = node.output;
+            let scale = |v: ValueId| g.values[v].scale.unwrap_or(0);
+            let what = format!(
+                "{} {:?} -> {:?}: {}",
+                node.op.name(),
+                node.name,
+                g.values[out].name,
+                type_string(g, out)
+            );
+            let step = |kind, args| Step {
+                comment: comment(&what),
+                out,
+                args,
+                kind,
+            };
+            let s = match &node.op {
+                Op::MatMul if g.const_data(node.inputs[1]).is_none() => {
+                    let shape = &g.values[node.inputs[1]].ty.shape;
+                    b.need_const(node.inputs[0]);
+                    step(
+                        StepKind::MatMul(shape[0], shape[1]),
+                        vec![node.inputs[0], node.inputs[1]],
+                    )
+                }
+                Op::MatMul => {
+                    let module = format!("dense_{out}");
+                    files.extend(dense::generate(
+                        g,
+                        node,
+                        &module,
+                        bits[node.inputs[0]],
+                        opts,
+                    )?);
+                    modules.push(module.clone());
+                    step(StepKind::Dense(module), vec![node.inputs[0]])
+                }
+                Op::Add | Op::Sub | Op::Mul | Op::Max | Op::Min => {
+                    let out_shape = g.values[out].ty.shape.clone();
+                    let mut args = Vec::new();
+                    for &v in &node.inputs {
+                        b.need_const(v);
+                        let shape = &g.values[v].ty.shape;
+                        if *shape == out_shape {
+                            args.push(v);
+                        } else {
+                            let why = format!(
+                                "{} broadcast to {out_shape:?}",
+                                comment(&g.values[v].name)
+                            );
+                            args.push(b.gather(
+                                v,
+                                broadcast_index_map(shape, &out_shape),
+                                fresh,
+                                &why,
+                            ));
+                            fresh += 1;
+                        }
+                    }
+                    let func = match node.op {
+                        Op::Add => "add",
+                        Op::Sub => "sub",
+                        Op::Max => "max",
+                        Op::Min => "min",
+                        _ => "mul",
+                    };
+                    Step {
+                        comment: comment(&what),
+                        out,
+                        args,
+                        kind: StepKind::Zip(func),
                     }
                 }
-                let func = match node.op {
-                    Op::Add => "add",
-                    Op::Sub => "sub",
-                    Op::Max => "max",
-                    Op::Min => "min",
-                    _ => "mul",
-                };
-                Step {
-                    comment: comment(&what),
-                    out,
-                    args,
-                    kind: StepKind::Zip(func),
+                Op::Reduce { kind, axes } => {
+                    b.need_const(node.inputs[0]);
+                    let (outer, len, inner) =
+                        cairn_ir::eval::axes_layout(&g.values[node.inputs[0]].ty.shape, axes);
+                    let func = match kind {
+                        cairn_ir::ReduceKind::Sum => "reduce_sum",
+                        cairn_ir::ReduceKind::Max => "reduce_max",
+                        cairn_ir::ReduceKind::Min => "reduce_min",
+                    };
+                    step(
+                        StepKind::Reduce(func, outer, len, inner),
+                        vec![node.inputs[0]],
+                    )
+                }
+                Op::Neg | Op::Abs => {
+                    b.need_const(node.inputs[0]);
+                    let func = if node.op == Op::Neg {
+                        "neg_all"
+                    } else {
+                        "abs_all"
+                    };
+                    step(StepKind::Map(func), vec![node.inputs[0]])
+                }
+                Op::LeakyRelu { alpha } => {
+                    b.need_const(node.inputs[0]);
+                    let alpha_q =
+                        cairn_ir::fixed::quantise(*alpha as f64, cairn_ir::fixed::ALPHA_SCALE)
+                            .unwrap_or(0);
+                    step(StepKind::LeakyRelu(alpha_q), vec![node.inputs[0]])
+                }
+                Op::Relu => {
+                    b.need_const(node.inputs[0]);
+                    step(StepKind::Relu, vec![node.inputs[0]])
+                }
+                Op::Rescale { shift } => step(StepKind::Rescale(*shift), vec![node.inputs[0]]),
+                Op::Softmax { axes } => {
+                    let (outer, len, inner) =
+                        cairn_ir::eval::axes_layout(&g.values[node.inputs[0]].ty.shape, axes);
+                    let (ident, exp) = node.op.table().expect("softmax has a table");
+                    let table_scale = exp.table_scale;
+                    let view = b.pwl(ident, exp, scale(node.inputs[0]), table_scale);
+                    let s = SoftmaxView {
+                        outer,
+                        len,
+                        inner,
+                        exp: view,
+                        s_out: scale(out),
+                    };
+                    step(StepKind::Softmax(s), vec![node.inputs[0]])
+                }
+                Op::Sigmoid | Op::Tanh | Op::Erf => {
+                    let (ident, pwl) = node.op.table().expect("table-driven op");
+                    let view = b.pwl(ident, pwl, scale(node.inputs[0]), scale(out));
+                    step(StepKind::Pwl(view), vec![node.inputs[0]])
+                }
+                Op::Reshape => {
+                    b.need_const(node.inputs[0]);
+                    step(StepKind::Alias, vec![node.inputs[0]])
+                }
+                Op::Transpose { perm } => {
+                    b.need_const(node.inputs[0]);
+                    let indices = transpose_index_map(&g.values[node.inputs[0]].ty.shape, perm);
+                    let why = format!("transpose {}", comment(&node.name));
+                    let name = b.index_const(out, &indices, &why);
+                    step(StepKind::Gather(name), vec![node.inputs[0]])
+                }
+            };
+            b.steps.push(s);
+        }
+        if index + 1 == ranges.len() {
+            // Constants returned directly as outputs.
+            for &o in &g.outputs {
+                if matches!(g.values[o].def, Def::Const(_)) {
+                    b.need_const(o);
                 }
             }
-            Op::Reduce { kind, axes } => {
-                b.need_const(node.inputs[0]);
-                let (outer, len, inner) =
-                    cairn_ir::eval::axes_layout(&g.values[node.inputs[0]].ty.shape, axes);
-                let func = match kind {
-                    cairn_ir::ReduceKind::Sum => "reduce_sum",
-                    cairn_ir::ReduceKind::Max => "reduce_max",
-                    cairn_ir::ReduceKind::Min => "reduce_min",
-                };
-                step(
-                    StepKind::Reduce(func, outer, len, inner),
-                    vec![node.inputs[0]],
-                )
-            }
-            Op::Neg | Op::Abs => {
-                b.need_const(node.inputs[0]);
-                let func = if node.op == Op::Neg {
-                    "neg_all"
-                } else {
-                    "abs_all"
-                };
-                step(StepKind::Map(func), vec![node.inputs[0]])
-            }
-            Op::LeakyRelu { alpha } => {
-                b.need_const(node.inputs[0]);
-                let alpha_q =
-                    cairn_ir::fixed::quantise(*alpha as f64, cairn_ir::fixed::ALPHA_SCALE)
-                        .unwrap_or(0);
-                step(StepKind::LeakyRelu(alpha_q), vec![node.inputs[0]])
-            }
-            Op::Relu => {
-                b.need_const(node.inputs[0]);
-                step(StepKind::Relu, vec![node.inputs[0]])
-            }
-            Op::Rescale { shift } => step(StepKind::Rescale(*shift), vec![node.inputs[0]]),
-            Op::Softmax { axes } => {
-                let (outer, len, inner) =
-                    cairn_ir::eval::axes_layout(&g.values[node.inputs[0]].ty.shape, axes);
-                let (ident, exp) = node.op.table().expect("softmax has a table");
-                let table_scale = exp.table_scale;
-                let view = b.pwl(ident, exp, scale(node.inputs[0]), table_scale);
-                let s = SoftmaxView {
-                    outer,
-                    len,
-                    inner,
-                    exp: view,
-                    s_out: scale(out),
-                };
-                step(StepKind::Softmax(s), vec![node.inputs[0]])
-            }
-            Op::Sigmoid | Op::Tanh | Op::Erf => {
-                let (ident, pwl) = node.op.table().expect("table-driven op");
-                let view = b.pwl(ident, pwl, scale(node.inputs[0]), scale(out));
-                step(StepKind::Pwl(view), vec![node.inputs[0]])
-            }
-            Op::Reshape => {
-                b.need_const(node.inputs[0]);
-                step(StepKind::Alias, vec![node.inputs[0]])
-            }
-            Op::Transpose { perm } => {
-                b.need_const(node.inputs[0]);
-                let indices = transpose_index_map(&g.values[node.inputs[0]].ty.shape, perm);
-                let why = format!("transpose {}", comment(&node.name));
-                let name = b.index_const(out, &indices, &why);
-                step(StepKind::Gather(name), vec![node.inputs[0]])
-            }
-        };
-        b.steps.push(s);
-    }
-    // Constants returned directly as outputs.
-    for &o in &g.outputs {
-        if matches!(g.values[o].def, Def::Const(_)) {
-            b.need_const(o);
         }
+        let live_in = io_views(g, &live[index]);
+        stages.push(StageView {
+            index,
+            first_node: range.start,
+            last_node: range.end,
+            in_len: live_in.iter().map(|i| i.len).sum(),
+            live_in,
+            live_out: live[index + 1].clone(),
+            steps: std::mem::take(&mut b.steps),
+        });
     }
     let inputs = io_views(g, &g.inputs);
-    let lib = LibTemplate {
+    let outputs = io_views(g, &g.outputs);
+    let input_len = inputs.iter().map(|i| i.len).sum();
+    let model = ModelTemplate {
         model_file: comment(model_file),
-        input_len: inputs.iter().map(|i| i.len).sum(),
-        inputs,
-        outputs: io_views(g, &g.outputs),
+        input_len,
+        output_len: outputs.iter().map(|o| o.len).sum(),
         modules,
         has_tables: !b.tables.is_empty(),
         consts: b.consts,
-        steps: b.steps,
+        stages,
     };
-    let mut out = vec![(
-        PathBuf::from("src/lib.cairo"),
-        render(&lib, "program/lib.cairo")?,
-    )];
+    let lib = LibTemplate {
+        model_file: comment(model_file),
+        input_len,
+        inputs,
+        outputs,
+    };
+    let mut out = vec![
+        (
+            PathBuf::from("src/lib.cairo"),
+            render(&lib, "program/lib.cairo")?,
+        ),
+        (
+            PathBuf::from("cairn_model/src/lib.cairo"),
+            render(&model, "program/model.cairo")?,
+        ),
+    ];
     if !b.tables.is_empty() {
         let tables = b
             .tables
@@ -418,7 +489,7 @@ pub(crate) fn generate(
             })
             .collect();
         out.push((
-            PathBuf::from("src/tables.cairo"),
+            PathBuf::from("cairn_model/src/tables.cairo"),
             render(&TablesTemplate { tables }, "program/tables.cairo")?,
         ));
     }
@@ -431,6 +502,10 @@ pub(crate) fn generate(
             },
             "program/Scarb.toml",
         )?,
+    ));
+    out.push((
+        PathBuf::from("cairn_model/Scarb.toml"),
+        render(&ModelScarbTemplate, "program/model_Scarb.toml")?,
     ));
     out.push((
         PathBuf::from("cairo_project.toml"),

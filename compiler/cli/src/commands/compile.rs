@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use cairn_codegen::CodegenOptions;
+use cairn_codegen::{CodegenOptions, Limits};
 use cairn_passes::QuantiseOptions;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -20,6 +20,8 @@ pub struct CompileArgs {
     /// Shapes for inputs whose dimensions are symbolic in the model.
     pub input_shapes: Vec<(String, Vec<usize>)>,
     pub codegen: CodegenOptions,
+    /// Budgets that decide where the forward pass is cut into stages (one class each onchain).
+    pub limits: Limits,
     pub quiet: bool,
 }
 
@@ -30,6 +32,7 @@ pub struct CompileSummary {
     pub bytecode_len: usize,
     pub multiply_adds: u64,
     pub nodes: usize,
+    pub stages: usize,
     pub lower_seconds: f64,
     pub codegen_seconds: f64,
     pub cairo_seconds: f64,
@@ -41,13 +44,17 @@ pub fn compile(args: &CompileArgs) -> Result<CompileSummary> {
     let dir = Dir(args.out.clone());
     std::fs::create_dir_all(&dir.0)
         .with_context(|| format!("cannot create {}", dir.0.display()))?;
-    // What a previous run and proof left belongs to the previous program.
-    for stale in [RUN, OUTPUT, PROOF] {
+    // What a previous run, proof and deployment left belongs to the previous program.
+    for stale in [RUN, OUTPUT, PROOF, DEPLOYMENT, CLASSES] {
         let path = dir.path(stale);
-        if path.exists() {
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else if path.exists() {
             std::fs::remove_file(&path)
-                .with_context(|| format!("cannot remove {}", path.display()))?;
-        }
+        } else {
+            Ok(())
+        };
+        removed.with_context(|| format!("cannot remove {}", path.display()))?;
     }
 
     let model = cairn_onnx::load(&args.model, &args.input_shapes)?;
@@ -68,7 +75,8 @@ pub fn compile(args: &CompileArgs) -> Result<CompileSummary> {
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let package = cairn_codegen::generate(&quantised, &file_name, &args.codegen)?;
+    let partition = cairn_codegen::partition::plan(&quantised, &args.limits)?;
+    let package = cairn_codegen::generate(&quantised, &file_name, &args.codegen, &partition)?;
     let package_dir = dir.path(PACKAGE);
     if package_dir.exists() {
         std::fs::remove_dir_all(&package_dir)
@@ -115,6 +123,8 @@ pub fn compile(args: &CompileArgs) -> Result<CompileSummary> {
         inputs: info(&quantised.inputs),
         outputs: info(&quantised.outputs),
         multiply_adds: quantised.multiply_adds(),
+        weights_commitment: format!("{:#x}", weights_commitment(&quantised)),
+        stages: stage_infos(&quantised, &partition),
     };
     dir.write_json(MANIFEST, &manifest)?;
     Ok(CompileSummary {
@@ -123,6 +133,7 @@ pub fn compile(args: &CompileArgs) -> Result<CompileSummary> {
         bytecode_len: bytecode.len(),
         multiply_adds: manifest.multiply_adds,
         nodes: quantised.nodes.len(),
+        stages: manifest.stages.len(),
         lower_seconds,
         codegen_seconds,
         cairo_seconds,
@@ -132,4 +143,41 @@ pub fn compile(args: &CompileArgs) -> Result<CompileSummary> {
 
 fn same_file(a: &Path, b: &Path) -> bool {
     matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
+/// Poseidon hash of every constant of the quantised graph (weights, biases, tables' operands),
+/// in value order, as field elements: what the verifier contract records as the model's weights.
+pub fn weights_commitment(g: &cairn_ir::Graph) -> starknet_types_core::felt::Felt {
+    use starknet_types_core::felt::Felt;
+    let mut felts = Vec::new();
+    for v in &g.values {
+        if let cairn_ir::Def::Const(cairn_ir::Data::Int(d)) = &v.def {
+            felts.extend(d.iter().map(|&x| {
+                let f = Felt::from(x.unsigned_abs());
+                if x < 0 {
+                    -f
+                } else {
+                    f
+                }
+            }));
+        }
+    }
+    use starknet_types_core::hash::StarkHash;
+    starknet_types_core::hash::Poseidon::hash_array(&felts)
+}
+
+fn stage_infos(g: &cairn_ir::Graph, p: &cairn_codegen::Partition) -> Vec<StageInfo> {
+    let lens = cairn_codegen::partition::live_lens(g, p);
+    let costs = cairn_codegen::partition::stage_costs(g, p);
+    p.ranges(g.nodes.len())
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| StageInfo {
+            nodes: [r.start, r.end],
+            in_len: lens[i],
+            out_len: lens[i + 1],
+            est_felts: costs[i].felts,
+            est_steps: costs[i].steps,
+        })
+        .collect()
 }

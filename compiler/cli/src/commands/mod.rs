@@ -1,9 +1,12 @@
 //! One module per command. Each takes typed arguments and returns a typed, serialisable summary.
 
 pub mod compile;
+pub mod deploy;
 pub mod inspect;
+pub mod network;
 pub mod prove;
 pub mod run;
+pub mod submit;
 pub mod verify;
 
 use anyhow::{Context, Result};
