@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 
 use cairn_chain::devnet::DevnetProcess;
-use cairn_chain::{call, Chain, Felt, Signer};
+use cairn_chain::{Chain, Felt, Signer};
 use cairn_cli::artifacts::{Dir, RunRecord, RUN};
 use cairn_cli::commands::network::{Deployment, NetworkArgs};
 use cairn_cli::commands::{compile, deploy, run, submit};
@@ -231,6 +231,37 @@ fn a_model_split_across_classes_and_transactions_goes_through() {
     assert!(r.reason.unwrap().contains("outputs differ"));
 }
 
+/// The 784-64-32-10 MLP: its first layer alone is too big for one class, so its blocks of outputs
+/// are spread over several stage classes, all within the public-network limits.
+#[test]
+fn a_model_bigger_than_a_class_is_deployed_and_checked() {
+    let rt = rt();
+    let node = rt.block_on(DevnetProcess::start()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let name = "mlp_784_64_32_10";
+    compile_and_run(name, dir);
+    let d = deploy::deploy(&deploy_args(dir, &node)).unwrap();
+    let stages: Vec<_> = d
+        .classes
+        .iter()
+        .filter(|c| c.name.starts_with("CairnStage"))
+        .collect();
+    assert!(stages.len() >= 3, "{stages:?}");
+    for c in &d.classes {
+        assert!(c.sierra_felts <= deploy::MAX_SIERRA_FELTS, "{c:?}");
+        assert!(c.casm_felts <= deploy::MAX_CASM_FELTS, "{c:?}");
+        assert!(c.class_bytes <= deploy::MAX_CLASS_BYTES, "{c:?}");
+    }
+    let s = submit::submit(&submit_args(dir, name, &node)).unwrap();
+    assert!(s.accepted, "{:?}", s.reason);
+    let deployment = Deployment::read(&Dir(dir.to_path_buf())).unwrap();
+    assert_eq!(
+        s.fact_hash,
+        format!("{:#x}", expected_fact(dir, &deployment))
+    );
+}
+
 /// The outputs the verifier computes onchain equal the Cairo program's, bit for bit.
 #[test]
 fn onchain_outputs_equal_the_cairo_programs() {
@@ -268,7 +299,6 @@ fn onchain_outputs_equal_the_cairo_programs() {
             .collect();
         assert_eq!(onchain, expected, "{name}");
     }
-    let _ = call; // the helper is part of the crate's API; used by the CLI.
 }
 
 /// A node that is down: a clear error, no panic.

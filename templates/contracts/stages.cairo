@@ -3,7 +3,7 @@
 //! One class per stage of the forward pass, each holding that stage's weights as literals. The
 //! verifier runs them with library calls, so they are declared but never deployed.
 {% for s in stages %}
-/// Stage {{ s.index }}: nodes {{ s.first_node }}..{{ s.last_node }}, {{ s.in_len }} → {{ s.out_len }} felts.
+/// Stage {{ s.index }}: from node {{ s.node }} block {{ s.block }}, {{ s.in_len }} → {{ s.out_len }} felts.
 #[starknet::contract]
 pub mod CairnStage{{ s.index }} {
     #[storage]

@@ -29,3 +29,16 @@ fn row(x: Span<felt252>, out: Array<felt252>) -> (Span<felt252>, Array<felt252>)
 {%- endfor %}
     (x.slice({{ k }}, x.len() - {{ k }}), out)
 }
+{%- for p in parts %}
+
+/// Blocks {{ p.0 }}..{{ p.1 }} of a one-row input, for a stage that runs only part of the layer:
+/// appends their outputs to `out`.
+pub fn part_{{ p.0 }}_{{ p.1 }}(x: Span<felt252>, out: Array<felt252>) -> Array<felt252> {
+    let out = out;
+{%- for b in p.0..p.1 %}
+    let (x, out) = block_{{ b }}::run(x, out);
+{%- endfor %}
+    let _ = x;
+    out
+}
+{%- endfor %}

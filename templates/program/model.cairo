@@ -33,18 +33,30 @@ pub fn forward(input: Span<felt252>) -> Array<felt252> {
 }
 
 {% for st in stages %}
-/// Stage {{ st.index }}: nodes {{ st.first_node }}..{{ st.last_node }}.
+/// Stage {{ st.index }}: from {{ st.start }}.
 #[inline(never)]
 pub fn stage_{{ st.index }}(live: Span<felt252>) -> Array<felt252> {
     assert(live.len() == {{ st.in_len }}, 'cairn: wrong stage input');
 {%- for i in st.live_in %}
-    let v{{ i.id }} = live.slice({{ i.offset }}, {{ i.len }});
+    let {{ i.var }} = live.slice({{ i.offset }}, {{ i.len }});
 {%- endfor %}
 {%- for s in st.steps %}
     // {{ s.comment }}
 {%- match s.kind %}
 {%- when StepKind::Dense with (module) %}
     let v{{ s.out }} = {{ module }}::run(v{{ s.args[0] }});
+{%- when StepKind::DensePart with (d) %}
+{%- match d.acc_in %}
+{%- when Some with (q) %}
+    let mut p{{ d.node }} = array![];
+    p{{ d.node }}.append_span({{ q }});
+    let p{{ d.node }} = {{ d.module }}::part_{{ d.first }}_{{ d.end }}(v{{ s.args[0] }}, p{{ d.node }});
+{%- when None %}
+    let p{{ d.node }} = {{ d.module }}::part_{{ d.first }}_{{ d.end }}(v{{ s.args[0] }}, array![]);
+{%- endmatch %}
+{%- if d.done %}
+    let v{{ s.out }} = p{{ d.node }}.span();
+{%- endif %}
 {%- when StepKind::MatMul with (k, n) %}
     let v{{ s.out }} = tensor::matmul(v{{ s.args[0] }}, v{{ s.args[1] }}, {{ k }}, {{ n }}).span();
 {%- when StepKind::Zip with (func) %}
@@ -73,7 +85,7 @@ pub fn stage_{{ st.index }}(live: Span<felt252>) -> Array<felt252> {
 {%- endfor %}
     let mut out = array![];
 {%- for o in st.live_out %}
-    out.append_span(v{{ o }});
+    out.append_span({{ o }});
 {%- endfor %}
     out
 }

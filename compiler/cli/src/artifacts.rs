@@ -73,8 +73,9 @@ pub struct Manifest {
 /// One stage of the forward pass, with the compile-time estimates of its onchain cost.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StageInfo {
-    /// Node range `[first, end)` of the quantised IR.
-    pub nodes: [usize; 2],
+    /// Where the stage starts: `[node, block]` of the quantised IR (blocks of outputs count
+    /// only inside a dense layer cut across stages).
+    pub start: [usize; 2],
     /// Felts of live tensors in and out.
     pub in_len: usize,
     pub out_len: usize,

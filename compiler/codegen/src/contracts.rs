@@ -6,14 +6,14 @@ use std::path::PathBuf;
 use askama::Template;
 use cairn_ir::Graph;
 
-use crate::partition::{live_lens, Partition};
+use crate::partition::{live_lens, Partition, Units};
 use crate::program::{comment, render};
-use crate::CodegenError;
+use crate::{CodegenError, CodegenOptions};
 
 struct StageView {
     index: usize,
-    first_node: usize,
-    last_node: usize,
+    node: usize,
+    block: usize,
     in_len: usize,
     out_len: usize,
 }
@@ -50,17 +50,18 @@ struct ProjectTemplate;
 pub(crate) fn generate(
     g: &Graph,
     model_file: &str,
+    opts: &CodegenOptions,
     partition: &Partition,
 ) -> Result<Vec<(PathBuf, String)>, CodegenError> {
-    let lens = live_lens(g, partition);
+    let lens = live_lens(g, partition, &Units::of(g, opts));
     let stages = partition
-        .ranges(g.nodes.len())
-        .into_iter()
+        .starts
+        .iter()
         .enumerate()
-        .map(|(index, r)| StageView {
+        .map(|(index, &(node, block))| StageView {
             index,
-            first_node: r.start,
-            last_node: r.end,
+            node,
+            block,
             in_len: lens[index],
             out_len: lens[index + 1],
         })

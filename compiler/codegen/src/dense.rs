@@ -63,6 +63,7 @@ struct DenseTemplate {
     scale: u32,
     packing: String,
     blocks: Vec<Block>,
+    parts: Vec<(usize, usize)>,
 }
 
 /// How many outputs share a field element, and the slot width, for lanes of `l` bits.
@@ -97,20 +98,18 @@ fn dot(acc: &str, terms: impl Iterator<Item = (usize, BigInt)>) -> String {
     s
 }
 
-/// The files of one dense layer's module `module`: `src/{module}.cairo` and one
-/// `src/{module}/block_B.cairo` per block. `x_bits`: static bound of the input
-/// (`|x| ≤ 2^x_bits`), if known.
-pub(crate) fn generate(
-    g: &Graph,
-    node: &Node,
-    module: &str,
-    x_bits: Option<u32>,
-    opts: &CodegenOptions,
-) -> Result<Vec<(PathBuf, String)>, CodegenError> {
-    let x_shape = &g.values[node.inputs[0]].ty.shape;
+/// How a dense layer's outputs are laid out: `lanes` outputs per field element in `slot`-bit
+/// slots (lanes of `lane_bits`), `packs` of output indices, and blocks of `accumulators` packs.
+struct Layout {
+    lanes: usize,
+    slot: u32,
+    lane_bits: Option<u32>,
+    packs: Vec<Vec<usize>>,
+}
+
+fn layout(g: &Graph, node: &Node, x_bits: Option<u32>) -> Layout {
     let w_shape = &g.values[node.inputs[1]].ty.shape;
     let (k, n) = (w_shape[0], w_shape[1]);
-    let rows = x_shape.iter().product::<usize>() / k;
     let Some(Data::Int(weights)) = g.const_data(node.inputs[1]) else {
         unreachable!("validated: constant quantised weights")
     };
@@ -119,7 +118,6 @@ pub(crate) fn generate(
         _ => None,
     });
     let bias_of = |j: usize| bias.map(|b| b[j]).unwrap_or(0);
-
     // Lane width: the largest |sum| any output can reach, plus a sign bit and a margin bit.
     let lane_bits = x_bits.and_then(|xb| {
         (0..n)
@@ -134,6 +132,66 @@ pub(crate) fn generate(
             .map(|m| bits_of(m) + 2)
     });
     let (lanes, slot) = lane_bits.map(lane_plan).unwrap_or((1, 0));
+    let packs = (0..n)
+        .step_by(lanes)
+        .map(|j0| (j0..(j0 + lanes).min(n)).collect())
+        .collect();
+    Layout {
+        lanes,
+        slot,
+        lane_bits,
+        packs,
+    }
+}
+
+/// The output range `[first, end)` of each block of a dense layer.
+pub(crate) fn block_outputs(
+    g: &Graph,
+    node: &Node,
+    x_bits: Option<u32>,
+    opts: &CodegenOptions,
+) -> Vec<(usize, usize)> {
+    let l = layout(g, node, x_bits);
+    l.packs
+        .chunks(opts.accumulators.max(1))
+        .map(|group| {
+            let first = group[0][0];
+            let end = group.last().and_then(|p| p.last()).map_or(first, |j| j + 1);
+            (first, end)
+        })
+        .collect()
+}
+
+/// The files of one dense layer's module `module`: `src/{module}.cairo` and one
+/// `src/{module}/block_B.cairo` per block. `x_bits`: static bound of the input
+/// (`|x| ≤ 2^x_bits`), if known. `parts`: block ranges `[b0, b1)` that stages run on their own
+/// (a layer cut across stages), each given a `part_B0_B1` function.
+pub(crate) fn generate(
+    g: &Graph,
+    node: &Node,
+    module: &str,
+    x_bits: Option<u32>,
+    opts: &CodegenOptions,
+    parts: &[(usize, usize)],
+) -> Result<Vec<(PathBuf, String)>, CodegenError> {
+    let x_shape = &g.values[node.inputs[0]].ty.shape;
+    let w_shape = &g.values[node.inputs[1]].ty.shape;
+    let (k, n) = (w_shape[0], w_shape[1]);
+    let rows = x_shape.iter().product::<usize>() / k;
+    let Some(Data::Int(weights)) = g.const_data(node.inputs[1]) else {
+        unreachable!("validated: constant quantised weights")
+    };
+    let bias = node.inputs.get(2).and_then(|&b| match g.const_data(b) {
+        Some(Data::Int(b)) => Some(b),
+        _ => None,
+    });
+    let bias_of = |j: usize| bias.map(|b| b[j]).unwrap_or(0);
+    let Layout {
+        lanes,
+        slot,
+        lane_bits,
+        packs,
+    } = layout(g, node, x_bits);
     let lane_bias = |l: usize| -> BigInt {
         match lane_bits {
             Some(lb) if lanes > 1 => BigInt::from(1) << (lb as usize - 1 + slot as usize * l),
@@ -160,10 +218,6 @@ pub(crate) fn generate(
         .collect();
 
     // Packs: consecutive groups of `lanes` outputs; blocks: `accumulators` packs each.
-    let packs: Vec<Vec<usize>> = (0..n)
-        .step_by(lanes)
-        .map(|j0| (j0..(j0 + lanes).min(n)).collect())
-        .collect();
     let packed = |i: usize, pack: &[usize]| -> BigInt {
         pack.iter()
             .enumerate()
@@ -284,6 +338,7 @@ pub(crate) fn generate(
         scale: g.values[node.output].scale.unwrap_or(0),
         packing,
         blocks,
+        parts: parts.to_vec(),
     };
     let err = |template| move |source| CodegenError::Template { template, source };
     let mut files = vec![(

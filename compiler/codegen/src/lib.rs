@@ -99,7 +99,7 @@ pub fn generate(
         return Err(CodegenError::NotQuantised);
     }
     let mut files = program::generate(g, model_file, opts, partition)?;
-    files.extend(contracts::generate(g, model_file, partition)?);
+    files.extend(contracts::generate(g, model_file, opts, partition)?);
     for (rel, text) in runtime::FILES {
         files.push((PathBuf::from("cairn_runtime").join(rel), text.to_string()));
     }

@@ -6,18 +6,16 @@ use askama::Template;
 use cairn_ir::fixed::Pwl;
 use cairn_ir::{broadcast_index_map, transpose_index_map, Data, Def, Graph, Op, ValueId};
 
-use crate::partition::Partition;
+use crate::partition::{live_sets, Live, Partition, Units};
 use crate::{dense, CodegenError, CodegenOptions};
 
 /// The Cairo version the generated Scarb.toml asks for (the corelib Cairn compiles against).
 const CAIRO_VERSION: &str = "2.16.0";
 
 pub(crate) struct IoView {
-    id: ValueId,
     name: String,
     ty: String,
     scale: u32,
-    offset: usize,
     len: usize,
 }
 
@@ -50,6 +48,7 @@ pub(crate) enum StepKind {
     Reduce(&'static str, usize, usize, usize),
     Softmax(SoftmaxView),
     Dense(String),
+    DensePart(DensePartView),
     /// A product by a runtime matrix: `(k, n)`.
     MatMul(usize, usize),
     Zip(&'static str),
@@ -84,12 +83,47 @@ struct LibTemplate {
 /// One stage of the forward pass: a run of nodes from one set of live tensors to the next.
 pub(crate) struct StageView {
     index: usize,
-    first_node: usize,
-    last_node: usize,
-    live_in: Vec<IoView>,
+    /// Where the stage starts, for its doc comment.
+    start: String,
+    live_in: Vec<LiveView>,
     in_len: usize,
-    live_out: Vec<ValueId>,
+    /// Expressions of the live tensors the stage returns, in order.
+    live_out: Vec<String>,
     steps: Vec<Step>,
+}
+
+/// A live tensor a stage reads from its input: `var = live.slice(offset, len)`.
+pub(crate) struct LiveView {
+    var: String,
+    offset: usize,
+    len: usize,
+}
+
+fn live_views(g: &Graph, live: &[Live]) -> Vec<LiveView> {
+    let mut offset = 0;
+    live.iter()
+        .map(|l| {
+            let (var, len) = match *l {
+                Live::Value(v) => (format!("v{v}"), g.values[v].ty.len()),
+                Live::Partial { node, len } => (format!("q{node}"), len),
+            };
+            let view = LiveView { var, offset, len };
+            offset += len;
+            view
+        })
+        .collect()
+}
+
+/// Some blocks of a dense layer cut across stages (`part_{first}_{end}` of its module), their
+/// outputs appended to the part computed before (`acc_in`, a live span) or to a new array.
+pub(crate) struct DensePartView {
+    module: String,
+    node: usize,
+    first: usize,
+    end: usize,
+    acc_in: Option<String>,
+    /// The last blocks: the layer's output is complete.
+    done: bool,
 }
 
 #[derive(Template)]
@@ -153,20 +187,12 @@ fn type_string(g: &Graph, v: ValueId) -> String {
 }
 
 fn io_views(g: &Graph, ids: &[ValueId]) -> Vec<IoView> {
-    let mut offset = 0;
     ids.iter()
-        .map(|&id| {
-            let len = g.values[id].ty.len();
-            let view = IoView {
-                id,
-                name: comment(&g.values[id].name),
-                ty: type_string(g, id),
-                scale: g.values[id].scale.unwrap_or(0),
-                offset,
-                len,
-            };
-            offset += len;
-            view
+        .map(|&id| IoView {
+            name: comment(&g.values[id].name),
+            ty: type_string(g, id),
+            scale: g.values[id].scale.unwrap_or(0),
+            len: g.values[id].ty.len(),
         })
         .collect()
 }
@@ -278,14 +304,37 @@ pub(crate) fn generate(
     let mut modules = Vec::new();
     let mut fresh = g.values.len();
     let bits = cairn_ir::bounds::value_bits(g);
-    let ranges = partition.ranges(g.nodes.len());
-    let live = crate::partition::live_sets(g, partition);
+    let units = Units::of(g, opts);
+    let spans = partition.stages(&units);
+    let live = live_sets(g, partition, &units);
+    // Dense layers: one module each, with a `part_` function per block range a stage runs alone.
+    for (i, node) in g.nodes.iter().enumerate() {
+        if node.op == Op::MatMul && g.const_data(node.inputs[1]).is_some() {
+            let parts: Vec<(usize, usize)> = spans
+                .iter()
+                .flatten()
+                .filter(|s| s.node == i && !s.whole())
+                .map(|s| (s.first, s.end))
+                .collect();
+            let module = format!("dense_{}", node.output);
+            files.extend(dense::generate(
+                g,
+                node,
+                &module,
+                bits[node.inputs[0]],
+                opts,
+                &parts,
+            )?);
+            modules.push(module);
+        }
+    }
     let mut stages = Vec::new();
-    for (index, range) in ranges.iter().enumerate() {
+    for (index, stage_spans) in spans.iter().enumerate() {
         // Each stage is a function of its own: constants are re-materialised where used.
         b.const_spans = vec![false; g.values.len()];
         b.steps.clear();
-        for node in &g.nodes[range.clone()] {
+        for span in stage_spans {
+            let node = &g.nodes[span.node];
             let out = node.output;
             let scale = |v: ValueId| g.values[v].scale.unwrap_or(0);
             let what = format!(
@@ -310,17 +359,23 @@ pub(crate) fn generate(
                         vec![node.inputs[0], node.inputs[1]],
                     )
                 }
+                Op::MatMul if span.whole() => step(
+                    StepKind::Dense(format!("dense_{out}")),
+                    vec![node.inputs[0]],
+                ),
                 Op::MatMul => {
-                    let module = format!("dense_{out}");
-                    files.extend(dense::generate(
-                        g,
-                        node,
-                        &module,
-                        bits[node.inputs[0]],
-                        opts,
-                    )?);
-                    modules.push(module.clone());
-                    step(StepKind::Dense(module), vec![node.inputs[0]])
+                    let acc_in = (span.first > 0).then(|| format!("q{}", span.node));
+                    step(
+                        StepKind::DensePart(DensePartView {
+                            module: format!("dense_{out}"),
+                            node: span.node,
+                            first: span.first,
+                            end: span.end,
+                            acc_in,
+                            done: span.end == span.blocks,
+                        }),
+                        vec![node.inputs[0]],
+                    )
                 }
                 Op::Add | Op::Sub | Op::Mul | Op::Max | Op::Min => {
                     let out_shape = g.values[out].ty.shape.clone();
@@ -427,7 +482,7 @@ pub(crate) fn generate(
             };
             b.steps.push(s);
         }
-        if index + 1 == ranges.len() {
+        if index + 1 == spans.len() {
             // Constants returned directly as outputs.
             for &o in &g.outputs {
                 if matches!(g.values[o].def, Def::Const(_)) {
@@ -435,14 +490,21 @@ pub(crate) fn generate(
                 }
             }
         }
-        let live_in = io_views(g, &live[index]);
+        let live_in = live_views(g, &live[index]);
+        let live_out = live[index + 1]
+            .iter()
+            .map(|l| match *l {
+                Live::Value(v) => format!("v{v}"),
+                Live::Partial { node, .. } => format!("p{node}.span()"),
+            })
+            .collect();
+        let start = partition.starts[index];
         stages.push(StageView {
             index,
-            first_node: range.start,
-            last_node: range.end,
+            start: format!("node {} block {}", start.0, start.1),
             in_len: live_in.iter().map(|i| i.len).sum(),
             live_in,
-            live_out: live[index + 1].clone(),
+            live_out,
             steps: std::mem::take(&mut b.steps),
         });
     }

@@ -75,7 +75,8 @@ pub fn compile(args: &CompileArgs) -> Result<CompileSummary> {
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let partition = cairn_codegen::partition::plan(&quantised, &args.limits)?;
+    let units = cairn_codegen::partition::Units::of(&quantised, &args.codegen);
+    let partition = cairn_codegen::partition::plan(&quantised, &units, &args.limits)?;
     let package = cairn_codegen::generate(&quantised, &file_name, &args.codegen, &partition)?;
     let package_dir = dir.path(PACKAGE);
     if package_dir.exists() {
@@ -124,7 +125,7 @@ pub fn compile(args: &CompileArgs) -> Result<CompileSummary> {
         outputs: info(&quantised.outputs),
         multiply_adds: quantised.multiply_adds(),
         weights_commitment: format!("{:#x}", weights_commitment(&quantised)),
-        stages: stage_infos(&quantised, &partition),
+        stages: stage_infos(&quantised, &partition, &units),
     };
     dir.write_json(MANIFEST, &manifest)?;
     Ok(CompileSummary {
@@ -166,14 +167,18 @@ pub fn weights_commitment(g: &cairn_ir::Graph) -> starknet_types_core::felt::Fel
     starknet_types_core::hash::Poseidon::hash_array(&felts)
 }
 
-fn stage_infos(g: &cairn_ir::Graph, p: &cairn_codegen::Partition) -> Vec<StageInfo> {
-    let lens = cairn_codegen::partition::live_lens(g, p);
-    let costs = cairn_codegen::partition::stage_costs(g, p);
-    p.ranges(g.nodes.len())
-        .into_iter()
+fn stage_infos(
+    g: &cairn_ir::Graph,
+    p: &cairn_codegen::Partition,
+    units: &cairn_codegen::partition::Units,
+) -> Vec<StageInfo> {
+    let lens = cairn_codegen::partition::live_lens(g, p, units);
+    let costs = cairn_codegen::partition::stage_costs(g, p, units);
+    p.starts
+        .iter()
         .enumerate()
-        .map(|(i, r)| StageInfo {
-            nodes: [r.start, r.end],
+        .map(|(i, &(node, block))| StageInfo {
+            start: [node, block],
             in_len: lens[i],
             out_len: lens[i + 1],
             est_felts: costs[i].felts,

@@ -134,14 +134,16 @@ pub fn compile_classes(dir: &Dir, quiet: bool) -> Result<Vec<(ClassRecord, Class
             sierra_json,
             compiled_class_hash,
         };
-        let (class_hash, _) = Chain::class_hash(&to_declare)?;
+        let (class_hash, flat) = Chain::class_hash(&to_declare)?;
+        // The size the network caps: the class as declared (no debug information).
+        let class_bytes = serde_json::to_string(&*flat)?.len();
         let record = ClassRecord {
             name: c.name.clone(),
             class_hash: format!("{class_hash:#x}"),
             compiled_class_hash: format!("{compiled_class_hash:#x}"),
             sierra_felts: c.sierra_felts(),
             casm_felts: c.casm_felts(),
-            class_bytes: to_declare.sierra_json.len(),
+            class_bytes,
         };
         for (what, size, limit) in [
             ("Sierra program", record.sierra_felts, MAX_SIERRA_FELTS),

@@ -32,7 +32,7 @@ pub fn forward(input: Span<felt252>) -> Array<felt252> {
 }
 
 
-/// Stage 0: nodes 0..8.
+/// Stage 0: from node 0 block 0.
 #[inline(never)]
 pub fn stage_0(live: Span<felt252>) -> Array<felt252> {
     assert(live.len() == 6, 'cairn: wrong stage input');

@@ -3,7 +3,7 @@
 //! One class per stage of the forward pass, each holding that stage's weights as literals. The
 //! verifier runs them with library calls, so they are declared but never deployed.
 
-/// Stage 0: nodes 0..8, 6 → 8 felts.
+/// Stage 0: from node 0 block 0, 6 → 8 felts.
 #[starknet::contract]
 pub mod CairnStage0 {
     #[storage]

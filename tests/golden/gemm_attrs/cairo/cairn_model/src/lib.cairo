@@ -34,7 +34,7 @@ pub fn forward(input: Span<felt252>) -> Array<felt252> {
 }
 
 
-/// Stage 0: nodes 0..6.
+/// Stage 0: from node 0 block 0.
 #[inline(never)]
 pub fn stage_0(live: Span<felt252>) -> Array<felt252> {
     assert(live.len() == 8, 'cairn: wrong stage input');
