@@ -284,7 +284,8 @@ impl Chain {
             .wait(
                 sent.transaction_hash,
                 format!("deploy {what}"),
-                calldata.len(),
+                // The UDC call's arguments around the constructor's, and the account's encoding.
+                calldata.len() + 8,
             )
             .await?;
         Ok((address, report))

@@ -82,9 +82,9 @@ struct LibTemplate {
 
 /// One stage of the forward pass: a run of nodes from one set of live tensors to the next.
 pub(crate) struct StageView {
-    index: usize,
-    /// Where the stage starts, for its doc comment.
-    start: String,
+    /// `forward` or `stage_I`.
+    name: String,
+    doc: String,
     live_in: Vec<LiveView>,
     in_len: usize,
     /// Expressions of the live tensors the stage returns, in order.
@@ -135,6 +135,8 @@ struct ModelTemplate {
     modules: Vec<String>,
     has_tables: bool,
     consts: Vec<ConstView>,
+    /// The contracts run the model in one stage, `forward` itself.
+    single_stage: bool,
     stages: Vec<StageView>,
 }
 
@@ -250,12 +252,15 @@ impl Builder<'_> {
     /// A `u32` constant `G{id}` holding gather indices; returns its name.
     fn index_const(&mut self, id: ValueId, indices: &[usize], why: &str) -> String {
         let name = format!("G{id}");
-        self.consts.push(ConstView {
-            name: name.clone(),
-            elem: "u32",
-            comment: format!("indices of {why}"),
-            values: indices.iter().map(|i| i.to_string()).collect(),
-        });
+        // `forward` and a stage may both need it: declared once.
+        if !self.consts.iter().any(|c| c.name == name) {
+            self.consts.push(ConstView {
+                name: name.clone(),
+                elem: "u32",
+                comment: format!("indices of {why}"),
+                values: indices.iter().map(|i| i.to_string()).collect(),
+            });
+        }
         name
     }
 
@@ -328,8 +333,19 @@ pub(crate) fn generate(
             modules.push(module);
         }
     }
+    // The program runs `forward`, the whole model in one function (no copies between stages);
+    // the contracts run the stages. Both call the same dense blocks and runtime functions.
+    let whole = Partition::default();
+    let whole_spans = whole.stages(&units);
+    let whole_live = live_sets(g, &whole, &units);
+    let mut jobs = vec![(None, &whole_spans[0], &whole_live[0], &whole_live[1])];
+    if spans.len() > 1 {
+        for (index, stage_spans) in spans.iter().enumerate() {
+            jobs.push((Some(index), stage_spans, &live[index], &live[index + 1]));
+        }
+    }
     let mut stages = Vec::new();
-    for (index, stage_spans) in spans.iter().enumerate() {
+    for (index, stage_spans, live_in, live_out) in jobs {
         // Each stage is a function of its own: constants are re-materialised where used.
         b.const_spans = vec![false; g.values.len()];
         b.steps.clear();
@@ -482,7 +498,7 @@ pub(crate) fn generate(
             };
             b.steps.push(s);
         }
-        if index + 1 == spans.len() {
+        if index.is_none_or(|i| i + 1 == spans.len()) {
             // Constants returned directly as outputs.
             for &o in &g.outputs {
                 if matches!(g.values[o].def, Def::Const(_)) {
@@ -490,18 +506,32 @@ pub(crate) fn generate(
                 }
             }
         }
-        let live_in = live_views(g, &live[index]);
-        let live_out = live[index + 1]
+        let live_in = live_views(g, live_in);
+        let live_out = live_out
             .iter()
             .map(|l| match *l {
                 Live::Value(v) => format!("v{v}"),
                 Live::Partial { node, .. } => format!("p{node}.span()"),
             })
             .collect();
-        let start = partition.starts[index];
+        let (name, doc) = match index {
+            None => (
+                "forward".to_string(),
+                "The whole model: flattened (and checked) inputs to flattened outputs.".to_string(),
+            ),
+            Some(i) => (
+                format!("stage_{i}"),
+                format!(
+                    "Stage {i} of {}: from node {} block {}.",
+                    spans.len(),
+                    partition.starts[i].0,
+                    partition.starts[i].1
+                ),
+            ),
+        };
         stages.push(StageView {
-            index,
-            start: format!("node {} block {}", start.0, start.1),
+            name,
+            doc,
             in_len: live_in.iter().map(|i| i.len).sum(),
             live_in,
             live_out,
@@ -518,6 +548,7 @@ pub(crate) fn generate(
         modules,
         has_tables: !b.tables.is_empty(),
         consts: b.consts,
+        single_stage: spans.len() == 1,
         stages,
     };
     let lib = LibTemplate {
