@@ -21,7 +21,8 @@ fn help_lists_every_command() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     for cmd in [
-        "compile", "run", "prove", "verify", "deploy", "submit", "facts", "act", "inspect",
+        "compile", "run", "report", "prove", "verify", "deploy", "submit", "facts", "act",
+        "inspect",
     ] {
         assert!(text.contains(cmd), "{cmd} missing from --help");
     }
@@ -143,12 +144,19 @@ fn deploy_then_submit_need_no_configuration_and_state_survives() {
     let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!(last["accepted"], true);
     let fact = last["fact_hash"].as_str().unwrap().to_string();
-    // No key reaches any output or artifact.
-    for f in ["deployment.json", "manifest.json"] {
-        let text = std::fs::read_to_string(dir.join(f)).unwrap();
-        assert!(!text.to_lowercase().contains("private"), "{f}");
+    // The account's key reaches no output, log or artifact.
+    let url: cairn_chain::Url = format!("http://127.0.0.1:{port}/").parse().unwrap();
+    let (_, key) = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(cairn_chain::devnet::predeployed_account(&url))
+        .unwrap()
+        .unwrap();
+    let key = format!("{key:x}");
+    let mut seen = String::from_utf8_lossy(&out.stderr).into_owned() + &stdout;
+    for f in [dir.join("deployment.json"), home.join("devnet/devnet.log")] {
+        seen += &std::fs::read_to_string(f).unwrap();
     }
-    assert!(!stdout.to_lowercase().contains("private"));
+    assert!(!seen.contains(&key));
 
     // Stop the node; the next command starts it again from its state file.
     let pid = std::fs::read_to_string(home.join("devnet/pid")).unwrap();
@@ -224,4 +232,45 @@ fn chain_commands_explain_what_is_missing() {
     let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!(last["ok"], false);
     assert!(last["error"].as_str().unwrap().contains("cannot reach"));
+}
+
+/// `cairn report`: a row per float layer, every error within the fidelity bound, the model's
+/// output among the rows, and the plot written.
+#[test]
+fn report_prints_per_layer_errors_and_writes_a_plot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    let name = "mlp_tanh_sigmoid";
+    assert!(
+        cairn(&["compile", model(name).to_str().unwrap(), "-o", dir])
+            .status
+            .success()
+    );
+    let out = cairn(&[
+        "report",
+        dir,
+        "--input",
+        input(name).to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let layers = last["layers"].as_array().unwrap();
+    // Gemm, Tanh, Gemm, Sigmoid at least.
+    assert!(layers.len() >= 4, "{layers:?}");
+    for l in layers {
+        assert!(l["max_rel_error"].as_f64().unwrap() <= 1e-3, "{l}");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("manifest.json")).unwrap())
+            .unwrap();
+    let output = manifest["outputs"][0]["name"].as_str().unwrap();
+    assert!(layers.iter().any(|l| l["tensor"] == output));
+    let svg = std::fs::read_to_string(tmp.path().join("report.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.matches("<rect").count() == layers.len());
 }

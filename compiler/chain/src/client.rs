@@ -350,7 +350,8 @@ impl Chain {
     ) -> Result<Vec<Felt>, ChainError> {
         let selector = get_selector_from_name(entry_point)
             .map_err(|_| ChainError::Internal("bad entry point name"))?;
-        self.provider
+        let result = self
+            .provider
             .call(
                 FunctionCall {
                     contract_address: contract,
@@ -359,8 +360,17 @@ impl Chain {
                 },
                 BlockId::Tag(BlockTag::PreConfirmed),
             )
-            .await
-            .map_err(|e| provider_error(&self.url, e))
+            .await;
+        match result {
+            Err(ProviderError::StarknetError(StarknetError::ContractNotFound)) => {
+                Err(ChainError::Provider(format!(
+                    "no contract at {contract:#x} on {}: was it deployed on this network? \
+                     (run `cairn deploy`)",
+                    self.url
+                )))
+            }
+            r => r.map_err(|e| provider_error(&self.url, e)),
+        }
     }
 
     async fn wait(

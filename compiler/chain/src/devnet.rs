@@ -130,7 +130,16 @@ pub async fn ensure_local() -> Result<(Url, bool), ChainError> {
         .map_err(|e| ChainError::DevnetStart(e.to_string()))?;
     // For `kill $(cat ~/.cairn/devnet/pid)`.
     let _ = std::fs::write(dir.join("pid"), child.id().to_string());
-    wait_alive(&url, &mut child).await?;
+    wait_alive(&url, &mut child).await.map_err(|e| {
+        let why = match e {
+            ChainError::DevnetStart(m) => m,
+            other => other.to_string(),
+        };
+        ChainError::DevnetStart(format!(
+            "{why} (its log: {}; is port {port} taken by another program? set CAIRN_DEVNET_PORT)",
+            dir.join("devnet.log").display()
+        ))
+    })?;
     Ok((url, true))
 }
 

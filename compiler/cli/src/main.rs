@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use anyhow::{bail, Result};
 use cairn_cli::commands::network::NetworkArgs;
-use cairn_cli::commands::{compile, deploy, inspect, prove, run, submit, verify};
+use cairn_cli::commands::{compile, deploy, inspect, prove, report, run, submit, verify};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -63,6 +63,18 @@ enum Command {
         /// Where to write the outputs (default DIR/output.json).
         #[arg(short = 'O', long)]
         output: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Per-layer error of the fixed-point model against the float model on one input: prints a
+    /// table and writes a plot (SVG).
+    Report {
+        dir: PathBuf,
+        #[arg(short, long)]
+        input: PathBuf,
+        /// Where to write the plot (default DIR/report.svg).
+        #[arg(long)]
+        plot: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -205,6 +217,7 @@ fn main() -> ExitCode {
             | Command::Submit { json: true, .. }
             | Command::Facts { json: true, .. }
             | Command::Act { json: true, .. }
+            | Command::Report { json: true, .. }
     );
     let result = std::panic::catch_unwind(|| execute(cli.command));
     let result = result.unwrap_or_else(|_| {
@@ -372,6 +385,19 @@ fn execute(command: Command) -> Result<()> {
             if !s.bit_exact {
                 eprintln!("warning: the Cairo VM and Cairn's interpreter disagree: this is a Cairn bug, please report it");
             }
+            if json {
+                print_json(&s)?;
+            }
+        }
+        Command::Report {
+            dir,
+            input,
+            plot,
+            json,
+        } => {
+            let s = report::report(&report::ReportArgs { dir, input, plot })?;
+            print!("{}", report::table(&s.layers));
+            println!("plot written to {}", s.plot.display());
             if json {
                 print_json(&s)?;
             }

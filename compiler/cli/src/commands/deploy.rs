@@ -70,6 +70,8 @@ pub fn plan_transactions(manifest: &Manifest, max_tx_steps: u64) -> Result<TxPla
         return Ok(TxPlan {
             single: true,
             groups: vec![(0, manifest.stages.len() as u32)],
+            calldata: vec![input + output + CALLDATA_OVERHEAD],
+            steps: vec![steps],
         });
     }
     for (what, len) in [("input", input), ("output", output)] {
@@ -102,9 +104,21 @@ pub fn plan_transactions(manifest: &Manifest, max_tx_steps: u64) -> Result<TxPla
             }
         }
     }
+    // begin, one advance per group (the group's first live tensors), finish.
+    let mut calldata = vec![input + CALLDATA_OVERHEAD];
+    let mut tx_steps = vec![0];
+    for &(first, count) in &groups {
+        let stages = &manifest.stages[first as usize..(first + count) as usize];
+        calldata.push(stages[0].in_len + CALLDATA_OVERHEAD);
+        tx_steps.push(stages.iter().map(|s| s.est_steps).sum());
+    }
+    calldata.push(output + CALLDATA_OVERHEAD);
+    tx_steps.push(0);
     Ok(TxPlan {
         single: false,
         groups,
+        calldata,
+        steps: tx_steps,
     })
 }
 
@@ -398,5 +412,78 @@ fn print_estimate(s: &DeploySummary) {
             s.plan.groups.len() + 2,
             s.plan.groups.len()
         );
+    }
+    for (i, (c, st)) in s.plan.calldata.iter().zip(&s.plan.steps).enumerate() {
+        eprintln!(
+            "  claim transaction {}: {c} calldata felts (limit {MAX_CALLDATA_FELTS}), about {st} Cairo steps",
+            i + 1
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(input: usize, output: usize, stages: &[(usize, u64)]) -> Manifest {
+        let info = |name: &str, n: usize| TensorInfo {
+            name: name.into(),
+            shape: vec![1, n],
+            dtype: "f32".into(),
+            scale: 16,
+        };
+        Manifest {
+            format: MANIFEST_FORMAT,
+            source: "m.onnx".into(),
+            model_sha256: String::new(),
+            program_hash: "0x1".into(),
+            bytecode_len: 0,
+            scale: 16,
+            inputs: vec![info("x", input)],
+            outputs: vec![info("y", output)],
+            multiply_adds: 0,
+            weights_commitment: "0x2".into(),
+            stages: stages
+                .iter()
+                .enumerate()
+                .map(|(i, &(in_len, est_steps))| StageInfo {
+                    start: [i, 0],
+                    in_len,
+                    out_len: 0,
+                    est_felts: 0,
+                    est_steps,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn small_claims_take_one_transaction() {
+        let m = manifest(784, 10, &[(784, 100_000), (64, 1_000)]);
+        let p = plan_transactions(&m, TX_STEP_BUDGET).unwrap();
+        assert!(p.single);
+        assert_eq!(p.calldata, vec![784 + 10 + CALLDATA_OVERHEAD]);
+    }
+
+    #[test]
+    fn slow_models_are_grouped_into_transactions_within_the_budget() {
+        let m = manifest(10, 2, &[(10, 4), (8, 4), (8, 4), (6, 4)]);
+        let p = plan_transactions(&m, 8).unwrap();
+        assert!(!p.single);
+        assert_eq!(p.groups, vec![(0, 2), (2, 2)]);
+        assert_eq!(p.calldata.len(), 4);
+        assert!(p.steps.iter().all(|&s| s <= 8));
+    }
+
+    #[test]
+    fn calldata_beyond_the_network_limit_is_refused() {
+        let m = manifest(6_000, 2, &[(6_000, 10)]);
+        let err = plan_transactions(&m, TX_STEP_BUDGET)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("input is 6000 felts"), "{err}");
+        let m = manifest(10, 2, &[(10, 10), (5_500, 10)]);
+        let err = plan_transactions(&m, 15).unwrap_err().to_string();
+        assert!(err.contains("stage 1 starts from 5500 felts"), "{err}");
     }
 }

@@ -5,6 +5,7 @@ pub mod deploy;
 pub mod inspect;
 pub mod network;
 pub mod prove;
+pub mod report;
 pub mod run;
 pub mod submit;
 pub mod verify;

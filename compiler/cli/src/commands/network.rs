@@ -93,6 +93,10 @@ pub struct TxPlan {
     pub single: bool,
     /// `(first stage, count)` per `advance` transaction.
     pub groups: Vec<(u32, u32)>,
+    /// Calldata felts of each claim transaction, in order (at most 5,000 on public networks).
+    pub calldata: Vec<usize>,
+    /// Estimated Cairo steps of each claim transaction, in order.
+    pub steps: Vec<u64>,
 }
 
 /// One sent transaction, as recorded.
