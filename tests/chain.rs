@@ -13,7 +13,7 @@ use cairn_chain::devnet::DevnetProcess;
 use cairn_chain::{Chain, Felt, Signer};
 use cairn_cli::artifacts::{Dir, RunRecord, RUN};
 use cairn_cli::commands::network::{Deployment, NetworkArgs};
-use cairn_cli::commands::{compile, deploy, run, submit};
+use cairn_cli::commands::{act, compile, deploy, facts, run, submit};
 use common::*;
 
 fn rt() -> tokio::runtime::Runtime {
@@ -121,7 +121,7 @@ fn claims_are_checked_onchain_and_facts_registered() {
     assert!(s.accepted, "{:?}", s.reason);
     let fact = expected_fact(dir, &deployment);
     assert_eq!(s.fact_hash, format!("{fact:#x}"));
-    let f = submit::facts(dir, &net(&node), None, None, None, true).unwrap();
+    let f = facts::facts(dir, &net(&node), None, None, None, true).unwrap();
     assert!(f.valid);
     assert_eq!(f.fact_hash, format!("{fact:#x}"));
     assert_eq!(f.verifications.len(), 1);
@@ -151,20 +151,20 @@ fn claims_are_checked_onchain_and_facts_registered() {
         .contains("outputs differ"));
     let bad_fact = Felt::from_hex(&bad.fact_hash).unwrap();
     assert_ne!(bad_fact, fact);
-    let f = submit::facts(dir, &net(&node), Some(bad_fact), None, None, true).unwrap();
+    let f = facts::facts(dir, &net(&node), Some(bad_fact), None, None, true).unwrap();
     assert!(!f.valid && f.verifications.is_empty());
 
     // The consumer acts once on the verified prediction, with the decision the outputs give.
-    let a = submit::act(dir, &net(&node), None, None, true).unwrap();
+    let a = act::act(dir, &net(&node), None, None, true).unwrap();
     assert!(a.accepted, "{:?}", a.reason);
     let outputs = last_run(dir).outputs;
     let argmax = (0..outputs.len()).fold(0, |b, i| if outputs[i] > outputs[b] { i } else { b });
     assert_eq!(a.decision, Some(argmax as u32));
-    let replay = submit::act(dir, &net(&node), None, None, true).unwrap();
+    let replay = act::act(dir, &net(&node), None, None, true).unwrap();
     assert!(!replay.accepted);
     assert!(replay.reason.unwrap().contains("already used"));
     // An unverified prediction is refused.
-    let unverified = submit::act(
+    let unverified = act::act(
         dir,
         &net(&node),
         Some(&example_input()),
@@ -219,7 +219,7 @@ fn a_model_split_across_classes_and_transactions_goes_through() {
         s.fact_hash,
         format!("{:#x}", expected_fact(dir, &deployment))
     );
-    let f = submit::facts(dir, &net(&node), None, None, None, true).unwrap();
+    let f = facts::facts(dir, &net(&node), None, None, None, true).unwrap();
     assert!(f.valid);
     assert_eq!(f.stages as usize, manifest.stages.len());
 

@@ -18,11 +18,11 @@ use cairn_runtime::{activation, tensor};
 pub const INPUT_LEN: usize = {{ input_len }};
 /// Length of the flattened outputs.
 pub const OUTPUT_LEN: usize = {{ output_len }};
-{% for c in consts %}
+{%- for c in consts %}
+
 /// {{ c.comment }}
 const {{ c.name }}: [{{ c.elem }}; {{ c.values.len() }}] = [{{ c.values|join(", ") }}];
 {%- endfor %}
-
 {%- if single_stage %}
 
 /// Stage 0 of 1: the whole model.

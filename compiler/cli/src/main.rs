@@ -6,7 +6,9 @@ use std::sync::Mutex;
 
 use anyhow::{bail, Result};
 use cairn_cli::commands::network::NetworkArgs;
-use cairn_cli::commands::{compile, deploy, inspect, prove, report, run, submit, verify};
+use cairn_cli::commands::{
+    act, compile, deploy, facts, inspect, prove, report, run, submit, verify,
+};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -507,7 +509,7 @@ fn execute(command: Command) -> Result<()> {
             let fact = fact
                 .map(|f| cairn_cli::commands::network::felt_hex(&f, "fact"))
                 .transpose()?;
-            let s = submit::facts(
+            let s = facts::facts(
                 &dir,
                 &net.args(),
                 fact,
@@ -538,7 +540,7 @@ fn execute(command: Command) -> Result<()> {
             net,
             json,
         } => {
-            let s = submit::act(&dir, &net.args(), input.as_deref(), claim.as_deref(), json)?;
+            let s = act::act(&dir, &net.args(), input.as_deref(), claim.as_deref(), json)?;
             if s.accepted {
                 println!(
                     "the consumer acted on fact {}: decision {}",

@@ -123,14 +123,14 @@ fn dense_on_one_row(g: &Graph, n: &cairn_ir::Node) -> bool {
 
 /// What one stage runs of one node: blocks `[first, end)` of `blocks` in all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Span {
+pub struct NodeSpan {
     pub node: usize,
     pub first: usize,
     pub end: usize,
     pub blocks: usize,
 }
 
-impl Span {
+impl NodeSpan {
     pub fn whole(&self) -> bool {
         self.first == 0 && self.end == self.blocks
     }
@@ -138,7 +138,7 @@ impl Span {
 
 impl Partition {
     /// What each stage runs, node by node (one empty stage for a graph without nodes).
-    pub fn stages(&self, units: &Units) -> Vec<Vec<Span>> {
+    pub fn stages(&self, units: &Units) -> Vec<Vec<NodeSpan>> {
         let all = units.all();
         let index = |c: &(usize, usize)| all.iter().position(|u| u == c).unwrap_or(all.len());
         let mut bounds: Vec<usize> = self.starts.iter().map(index).collect();
@@ -146,11 +146,11 @@ impl Partition {
         bounds
             .windows(2)
             .map(|w| {
-                let mut spans: Vec<Span> = Vec::new();
+                let mut spans: Vec<NodeSpan> = Vec::new();
                 for &(node, block) in &all[w[0]..w[1].max(w[0])] {
                     match spans.last_mut() {
                         Some(s) if s.node == node => s.end = block + 1,
-                        _ => spans.push(Span {
+                        _ => spans.push(NodeSpan {
                             node,
                             first: block,
                             end: block + 1,

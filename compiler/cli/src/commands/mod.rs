@@ -1,7 +1,9 @@
 //! One module per command. Each takes typed arguments and returns a typed, serialisable summary.
 
+pub mod act;
 pub mod compile;
 pub mod deploy;
+pub mod facts;
 pub mod inspect;
 pub mod network;
 pub mod prove;

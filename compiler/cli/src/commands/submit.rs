@@ -1,6 +1,6 @@
 //! `cairn submit DIR --input INPUT.json [--claim CLAIM.json]`: have the chain check a claimed
-//! prediction; `cairn facts DIR` reads back what the registry holds; `cairn act DIR` hands a
-//! verified prediction to the example consumer.
+//! prediction. Also the claim (input and outputs, exact fixed point, and its fact) that `facts`
+//! and `act` share.
 
 use std::path::PathBuf;
 
@@ -101,6 +101,26 @@ pub fn read_claim(
         }
     };
     Ok(Claim { input, outputs })
+}
+
+/// The claim of `input` (and `claim`, else the last run's outputs), or, with no input, the last
+/// run's input and outputs.
+pub fn claim_or_last_run(
+    dir: &Dir,
+    input: Option<&std::path::Path>,
+    claim: Option<&std::path::Path>,
+    hint: &str,
+) -> Result<Claim> {
+    match input {
+        Some(input) => read_claim(dir, input, claim),
+        None => {
+            let run: RunRecord = dir.read_json(RUN, hint)?;
+            Ok(Claim {
+                input: run.input,
+                outputs: run.outputs,
+            })
+        }
+    }
 }
 
 /// Outputs in the format `cairn run --output` writes, back to exact fixed point.
@@ -212,14 +232,14 @@ pub fn submit(args: &SubmitArgs) -> Result<SubmitSummary> {
     })
 }
 
-enum Outcome {
+pub(crate) enum Outcome {
     Done,
     /// The chain refused: the node's simulation reverted, or the sent transaction did.
     Refused(String),
 }
 
 /// `[len, values...]`: how an `Array<felt252>` argument is serialised.
-fn with_len(v: &[Felt]) -> Vec<Felt> {
+pub(crate) fn with_len(v: &[Felt]) -> Vec<Felt> {
     let mut out = vec![Felt::from(v.len())];
     out.extend_from_slice(v);
     out
@@ -227,7 +247,7 @@ fn with_len(v: &[Felt]) -> Vec<Felt> {
 
 /// Estimates, then sends one transaction. A predicted revert is reported, not sent, unless
 /// `--send-anyway`.
-async fn send(
+pub(crate) async fn send(
     chain: &Chain,
     what: &str,
     calls: &[cairn_chain::Call],
@@ -309,162 +329,6 @@ fn claim_event_fact(t: &TxReport, verifier: Felt) -> Option<Felt> {
     event_key(t, verifier, "ClaimVerified")
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Verification {
-    pub verification_hash: String,
-    pub security_bits: u32,
-    pub layout: String,
-    pub hasher: String,
-    pub stone_version: String,
-    pub memory_verification: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct FactsSummary {
-    pub fact_hash: String,
-    pub registry: String,
-    pub valid: bool,
-    pub verifications: Vec<Verification>,
-    /// What the verifier contract says it checks.
-    pub program_hash: String,
-    pub weights_commitment: String,
-    pub stages: u32,
-}
-
-/// The registry's verifications of a fact: `fact`, or the fact of the claim given.
-pub fn facts(
-    dir: &std::path::Path,
-    network: &NetworkArgs,
-    fact: Option<Felt>,
-    input: Option<&std::path::Path>,
-    claim: Option<&std::path::Path>,
-    quiet: bool,
-) -> Result<FactsSummary> {
-    let dir = Dir(dir.to_path_buf());
-    let deployment = Deployment::read(&dir)?;
-    let program_hash = felt_hex(&deployment.program_hash, "program hash")?;
-    let fact = match (fact, input) {
-        (Some(f), _) => f,
-        (None, Some(input)) => read_claim(&dir, input, claim)?.fact_hash(program_hash),
-        (None, None) => {
-            let run: RunRecord = dir.read_json(RUN, "pass --fact HASH or --input INPUT.json")?;
-            Claim {
-                input: run.input,
-                outputs: run.outputs,
-            }
-            .fact_hash(program_hash)
-        }
-    };
-    let registry = felt_hex(&deployment.registry, "registry address")?;
-    let verifier = felt_hex(&deployment.verifier, "verifier address")?;
-    let network = deployment.network(network)?;
-    runtime()?.block_on(async {
-        let (chain, _) = connect(&network, quiet).await?;
-        let raw = chain
-            .call(registry, "get_all_verifications_for_fact_hash", vec![fact])
-            .await?;
-        let valid = chain.call(registry, "is_valid", vec![fact]).await?;
-        let model = chain.call(verifier, "model", vec![]).await?;
-        // Array<VerificationListElement>: [n, (hash, bits, layout, hasher, stone, memory)*n].
-        let n = raw.first().map(felt_usize).unwrap_or(0);
-        let text = |f: &Felt| {
-            cairn_chain::parse_cairo_short_string(f).unwrap_or_else(|_| format!("{f:#x}"))
-        };
-        let verifications = (0..n)
-            .filter_map(|i| raw.get(1 + 6 * i..7 + 6 * i))
-            .map(|v| Verification {
-                verification_hash: format!("{:#x}", v[0]),
-                security_bits: felt_usize(&v[1]) as u32,
-                layout: text(&v[2]),
-                hasher: text(&v[3]),
-                stone_version: text(&v[4]),
-                memory_verification: text(&v[5]),
-            })
-            .collect();
-        Ok(FactsSummary {
-            fact_hash: format!("{fact:#x}"),
-            registry: deployment.registry.clone(),
-            valid: valid.first() == Some(&Felt::ONE),
-            verifications,
-            program_hash: model.first().map(|f| format!("{f:#x}")).unwrap_or_default(),
-            weights_commitment: model.get(1).map(|f| format!("{f:#x}")).unwrap_or_default(),
-            stages: model.get(3).map(felt_usize).unwrap_or(0) as u32,
-        })
-    })
-}
-
-fn felt_usize(f: &Felt) -> usize {
+pub(crate) fn felt_usize(f: &Felt) -> usize {
     f.to_biguint().try_into().unwrap_or(usize::MAX)
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ActSummary {
-    pub accepted: bool,
-    pub reason: Option<String>,
-    pub consumer: String,
-    pub fact_hash: String,
-    /// The decision the consumer recorded (index of the largest output).
-    pub decision: Option<u32>,
-    pub transaction: Option<TxRecord>,
-}
-
-/// Hands a prediction (default: the last run's) to the example consumer, which acts once per
-/// verified fact.
-pub fn act(
-    dir: &std::path::Path,
-    network: &NetworkArgs,
-    input: Option<&std::path::Path>,
-    claim: Option<&std::path::Path>,
-    quiet: bool,
-) -> Result<ActSummary> {
-    let dir = Dir(dir.to_path_buf());
-    let deployment = Deployment::read(&dir)?;
-    let claim = match input {
-        Some(input) => read_claim(&dir, input, claim)?,
-        None => {
-            let run: RunRecord = dir.read_json(RUN, "pass --input INPUT.json")?;
-            Claim {
-                input: run.input,
-                outputs: run.outputs,
-            }
-        }
-    };
-    let program_hash = felt_hex(&deployment.program_hash, "program hash")?;
-    let consumer = felt_hex(&deployment.consumer, "consumer address")?;
-    let fact = claim.fact_hash(program_hash);
-    let network = deployment.network(network)?;
-    runtime()?.block_on(async {
-        let (chain, _) = connect(&network, quiet).await?;
-        let mut calldata = vec![claim.input_hash()];
-        calldata.extend(with_len(&claim.output_felts()));
-        let calls = [call(consumer, "act", calldata)];
-        let args = SubmitArgs {
-            dir: dir.0.clone(),
-            input: PathBuf::new(),
-            claim: None,
-            network: network.clone(),
-            send_anyway: false,
-            quiet,
-        };
-        let mut txs = Vec::new();
-        let outcome = send(&chain, "consumer.act", &calls, &args, &mut txs).await?;
-        let decision = chain.call(consumer, "decision", vec![fact]).await?;
-        // Option<u32>: [0, value] for Some, [1] for None.
-        let decision = match decision.as_slice() {
-            [tag, v] if *tag == Felt::ZERO => Some(felt_usize(v) as u32),
-            _ => None,
-        };
-        let (accepted, reason) = match outcome {
-            Outcome::Done => (true, None),
-            Outcome::Refused(r) => (false, Some(r)),
-        };
-        Ok(ActSummary {
-            accepted,
-            reason,
-            consumer: deployment.consumer.clone(),
-            fact_hash: format!("{fact:#x}"),
-            decision,
-            transaction: txs.last().map(TxRecord::from),
-        })
-    })
 }

@@ -17,10 +17,13 @@ pub const OUTPUT_LEN: usize = 8;
 
 /// "add_row.fix-rank" f32[1, 4] at scale 2^-16
 const C4: [felt252; 4] = [-52923, -2131, 57959, -38247];
+
 /// indices of add_row.fix-rank broadcast to [2, 4]
 const G12: [u32; 8] = [0, 1, 2, 3, 0, 1, 2, 3];
+
 /// "col.0" f32[2, 1] at scale 2^-19
 const C6: [felt252; 2] = [-58564, 57915];
+
 /// indices of col.0 broadcast to [2, 4]
 const G13: [u32; 8] = [0, 0, 0, 0, 1, 1, 1, 1];
 

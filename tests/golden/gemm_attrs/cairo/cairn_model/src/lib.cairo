@@ -17,12 +17,16 @@ pub const OUTPUT_LEN: usize = 6;
 
 /// indices of transpose gemm.ab
 const G1: [u32; 8] = [0, 2, 4, 6, 1, 3, 5, 7];
+
 /// "gemm.alpha_ab.cst" f32[1, 1] at scale 2^-17
 const C5: [felt252; 1] = [65536];
+
 /// indices of gemm.alpha_ab.cst broadcast to [2, 3]
 const G10: [u32; 6] = [0, 0, 0, 0, 0, 0];
+
 /// "gemm.beta_c" f32[1, 3] at scale 2^-16
 const C8: [felt252; 3] = [13817, -121958, -3834];
+
 /// indices of gemm.beta_c broadcast to [2, 3]
 const G11: [u32; 6] = [0, 1, 2, 0, 1, 2];
 

@@ -14,7 +14,6 @@ pub const INPUT_LEN: usize = 6;
 /// Length of the flattened outputs.
 pub const OUTPUT_LEN: usize = 6;
 
-
 /// Stage 0 of 1: the whole model.
 pub fn stage_0(live: Span<felt252>) -> Array<felt252> {
     forward(live)
