@@ -235,6 +235,28 @@ def helper_models():
                               [numpy_helper.from_array(np.array([3], dtype=np.int64), "axes")])
     save(graph, "reductions.onnx", {"x": rng.normal(size=(2, 3, 4, 4))})
 
+    # Convolutions: asymmetric pads, strides and dilations; then a grouped one with every
+    # optional attribute omitted after auto_pad=SAME_UPPER, and a bias-free 1-D one, batch 2.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 7, 6])
+    out = helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 6, 4, 3])
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], name="conv_pads", pads=[1, 0, 2, 1],
+                         strides=[2, 1], dilations=[1, 2]),
+        helper.make_node("Relu", ["c1"], ["r1"], name="relu"),
+        helper.make_node("Conv", ["r1", "w2", "b2"], ["out"], name="conv_groups", group=2,
+                         auto_pad="SAME_UPPER", kernel_shape=[3, 3]),
+    ]
+    graph = helper.make_graph(nodes, "conv2d", [x], [out], [
+        init("w1", rng.normal(size=(4, 3, 3, 3)) * 0.3), init("b1", rng.normal(size=(4,)) * 0.1),
+        init("w2", rng.normal(size=(6, 2, 3, 3)) * 0.3), init("b2", rng.normal(size=(6,)) * 0.1)])
+    save(graph, "conv2d.onnx", {"x": rng.normal(size=(1, 3, 7, 6))})
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 2, 9])
+    out = helper.make_tensor_value_info("out", TensorProto.FLOAT, [2, 3, 4])
+    nodes = [helper.make_node("Conv", ["x", "w"], ["out"], name="conv1d", strides=[2], pads=[1, 1])]
+    graph = helper.make_graph(nodes, "conv1d", [x], [out], [init("w", rng.normal(size=(3, 2, 4)) * 0.4)])
+    save(graph, "conv1d.onnx", {"x": rng.normal(size=(2, 2, 9))})
+
 
 if __name__ == "__main__":
     os.makedirs(MODELS, exist_ok=True)

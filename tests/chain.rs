@@ -273,6 +273,7 @@ fn onchain_outputs_equal_the_cairo_programs() {
         "two_inputs",
         "reductions",
         "batchnorm_gelu",
+        "conv2d",
     ] {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();

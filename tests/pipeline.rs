@@ -230,3 +230,13 @@ fn batchnorm_with_constant_statistics_and_erf_gelu() {
 fn reductions_sum_mean_max_and_global_average_pool() {
     check("reductions");
 }
+
+#[test]
+fn conv2d_with_pads_strides_dilations_and_groups() {
+    check("conv2d");
+}
+
+#[test]
+fn conv1d_without_bias_on_a_batch() {
+    check("conv1d");
+}

@@ -112,6 +112,21 @@ pub fn rescale_all(x: Span<felt252>, shift: i32) -> Array<felt252> {
     out
 }
 
+/// `out[i] = x[indices[i]]`, or 0 where `indices[i] == x.len()`: data movement with padding
+/// (`cairn_ir::Op::Select`, the patches of a convolution).
+pub fn gather_or_zero(x: Span<felt252>, indices: Span<u32>) -> Array<felt252> {
+    let n = x.len();
+    let mut out = array![];
+    for i in indices {
+        if *i == n {
+            out.append(0);
+        } else {
+            out.append(*x[*i]);
+        }
+    }
+    out
+}
+
 /// Checks the input length and that every value is in range.
 pub fn check_inputs(x: Span<felt252>, len: usize) {
     assert(x.len() == len, 'cairn: wrong input length');

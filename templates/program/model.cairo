@@ -61,6 +61,8 @@ pub fn {{ st.name }}(live: Span<felt252>) -> Array<felt252> {
     let v{{ s.out }} = tensor::{{ func }}(v{{ s.args[0] }}, v{{ s.args[1] }}).span();
 {%- when StepKind::Gather with (indices) %}
     let v{{ s.out }} = tensor::gather(v{{ s.args[0] }}, {{ indices }}.span()).span();
+{%- when StepKind::GatherOrZero with (indices) %}
+    let v{{ s.out }} = tensor::gather_or_zero(v{{ s.args[0] }}, {{ indices }}.span()).span();
 {%- when StepKind::Const with (name) %}
     let v{{ s.out }} = {{ name }}.span();
 {%- when StepKind::Map with (func) %}

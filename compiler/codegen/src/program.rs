@@ -53,6 +53,8 @@ pub(crate) enum StepKind {
     MatMul(usize, usize),
     Zip(&'static str),
     Gather(String),
+    /// A gather where an index equal to the input's length gives 0 (padding).
+    GatherOrZero(String),
     Const(String),
     Relu,
     /// A runtime function applied to every element (`neg_all`, `abs_all`).
@@ -487,6 +489,18 @@ pub(crate) fn generate(
                 Op::Reshape => {
                     b.need_const(node.inputs[0]);
                     step(StepKind::Alias, vec![node.inputs[0]])
+                }
+                Op::Select { indices } => {
+                    b.need_const(node.inputs[0]);
+                    // Padding reads one past the end of the input: `gather_or_zero` gives 0 there.
+                    let n = g.values[node.inputs[0]].ty.len();
+                    let indices: Vec<usize> = indices
+                        .iter()
+                        .map(|&i| if i < 0 { n } else { i as usize })
+                        .collect();
+                    let why = format!("select {}", comment(&node.name));
+                    let name = b.index_const(out, &indices, &why);
+                    step(StepKind::GatherOrZero(name), vec![node.inputs[0]])
                 }
                 Op::Transpose { perm } => {
                     b.need_const(node.inputs[0]);

@@ -37,7 +37,12 @@ pub fn value_bits(g: &Graph) -> Vec<Option<u32>> {
             Op::Rescale { .. } | Op::Sigmoid | Op::Tanh | Op::Erf | Op::Softmax { .. } => {
                 Some(ACT_BOUND_BITS)
             }
-            Op::Relu | Op::Neg | Op::Abs | Op::Reshape | Op::Transpose { .. } => a,
+            Op::Relu
+            | Op::Neg
+            | Op::Abs
+            | Op::Reshape
+            | Op::Select { .. }
+            | Op::Transpose { .. } => a,
             Op::Max | Op::Min => a.zip(b).map(|(a, b)| a.max(b)),
             Op::Reduce {
                 kind: ReduceKind::Sum,

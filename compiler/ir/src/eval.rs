@@ -255,6 +255,16 @@ fn run<T: Domain>(
                 .iter()
                 .map(|&i| arg(0)[i])
                 .collect(),
+            Op::Select { indices } => indices
+                .iter()
+                .map(|&i| {
+                    if i < 0 {
+                        T::default()
+                    } else {
+                        arg(0)[i as usize]
+                    }
+                })
+                .collect(),
             Op::Sigmoid
             | Op::Tanh
             | Op::Erf

@@ -4,7 +4,7 @@
 //! `p - |q|` in the Cairo field). Operand scale rules:
 //! - `Add`/`Sub`: both operands and the result at one scale;
 //! - `Mul` and `MatMul`: result scale = sum of operand scales (a bias is at that scale too);
-//! - `Relu`, `Reshape`, `Transpose`: result at the operand's scale;
+//! - `Relu`, `Reshape`, `Transpose`, `Select`: result at the operand's scale (padding is 0);
 //! - `Sigmoid`/`Tanh`: any operand scale ≥ the table's grid bits, any result scale;
 //! - `Rescale { shift }`: result scale = operand scale + shift.
 //!

@@ -126,6 +126,12 @@ pub enum Op {
     Transpose {
         perm: Vec<usize>,
     },
+    /// Static data movement with zero fill: flat output element `i` is flat input element
+    /// `indices[i]`, or 0 where `indices[i]` is negative (padding). Convolutions lower to it
+    /// (their patches, im2col); the output's shape is the node's.
+    Select {
+        indices: Vec<i64>,
+    },
     /// Fixed point only: multiply by 2^shift (shift ≥ 0) or divide by 2^-shift rounding half up
     /// (shift < 0), with a range check.
     Rescale {
@@ -176,6 +182,7 @@ impl Op {
                 ..
             } => "reduce_min",
             Op::Reshape => "reshape",
+            Op::Select { .. } => "select",
             Op::Transpose { .. } => "transpose",
             Op::Rescale { .. } => "rescale",
         }

@@ -42,6 +42,11 @@ impl fmt::Display for Graph {
             let args: Vec<String> = n.inputs.iter().map(|i| format!("%{i}")).collect();
             let attrs = match &n.op {
                 Op::Transpose { perm } => format!(" perm={perm:?}"),
+                Op::Select { indices } => format!(
+                    " indices=[{} values, fnv {:016x}]",
+                    indices.len(),
+                    digest(&Data::Int(indices.clone()))
+                ),
                 Op::Rescale { shift } => format!(" shift={shift}"),
                 Op::LeakyRelu { alpha } => format!(" alpha={alpha:?}"),
                 Op::Softmax { axes } | Op::Reduce { axes, .. } => format!(" axes={axes:?}"),

@@ -168,6 +168,19 @@ fn check_node(g: &Graph, node: &Node) -> Result<(), String> {
         | Op::Tanh
         | Op::Erf
         | Op::Rescale { .. } => expect_shape(ty(0).shape.clone())?,
+        Op::Select { indices } => {
+            let n = ty(0).len() as i64;
+            if indices.len() != out.len() {
+                return Err(format!(
+                    "{} indices for an output of {} elements",
+                    indices.len(),
+                    out.len()
+                ));
+            }
+            if let Some(i) = indices.iter().find(|&&i| i >= n) {
+                return Err(format!("index {i} is out of an input of {n} elements"));
+            }
+        }
         Op::Reshape => {
             if out.len() != ty(0).len() {
                 return Err(format!(
@@ -239,6 +252,7 @@ fn check_scales(g: &Graph, node: &Node) -> Result<(), String> {
         | Op::LeakyRelu { .. }
         | Op::Reduce { .. }
         | Op::Reshape
+        | Op::Select { .. }
         | Op::Transpose { .. } => a,
         Op::Sigmoid | Op::Tanh | Op::Erf | Op::Softmax { .. } => {
             let (_, pwl) = node.op.table().expect("table-driven op");

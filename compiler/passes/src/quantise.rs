@@ -215,6 +215,7 @@ impl Quantiser<'_> {
             | Op::LeakyRelu { .. }
             | Op::Reduce { .. }
             | Op::Reshape
+            | Op::Select { .. }
             | Op::Transpose { .. } => {
                 let a = self.operand(node.inputs[0], self.scale)?;
                 let s = self.scale_of(a);

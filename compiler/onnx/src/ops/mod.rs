@@ -1,6 +1,7 @@
 //! Op families: each file lowers the tract ops of one family. `lower_node` tries them in turn;
 //! a node none accepts is reported as unsupported with the op's name.
 
+mod conv;
 mod elementwise;
 mod linalg;
 mod reduce;
@@ -20,6 +21,7 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "Cast",
     "Clip",
     "Concat",
+    "Conv",
     "Constant",
     "ConstantOfShape",
     "Div",
@@ -54,6 +56,9 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
 /// Lowers one non-constant node; `Err` carries the reason it cannot be.
 pub fn lower_node(cx: &mut Ctx, node: &TypedNode) -> Result<ValueId, String> {
     if let Some(v) = linalg::lower(cx, node)? {
+        return Ok(v);
+    }
+    if let Some(v) = conv::lower(cx, node)? {
         return Ok(v);
     }
     if let Some(v) = elementwise::lower(cx, node)? {
