@@ -257,6 +257,20 @@ def helper_models():
     graph = helper.make_graph(nodes, "conv1d", [x], [out], [init("w", rng.normal(size=(3, 2, 4)) * 0.4)])
     save(graph, "conv1d.onnx", {"x": rng.normal(size=(2, 2, 9))})
 
+    # Pooling: MaxPool with pads and ceil_mode, AveragePool with pads counted and not.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 5, 5])
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape) for n, shape in
+            [("max", [1, 2, 3, 3]), ("avg_pad", [1, 2, 3, 3]), ("avg_nopad", [1, 2, 3, 3])]]
+    nodes = [
+        helper.make_node("MaxPool", ["x"], ["max"], name="maxpool", kernel_shape=[3, 3], pads=[1, 1, 0, 0],
+                         strides=[2, 2], ceil_mode=1),
+        helper.make_node("AveragePool", ["x"], ["avg_pad"], name="avgpool_pad", kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1], strides=[2, 2], count_include_pad=1),
+        helper.make_node("AveragePool", ["x"], ["avg_nopad"], name="avgpool_nopad", kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1], strides=[2, 2]),
+    ]
+    save(helper.make_graph(nodes, "pooling", [x], outs), "pooling.onnx", {"x": rng.normal(size=(1, 2, 5, 5)) - 1.0})
+
 
 if __name__ == "__main__":
     os.makedirs(MODELS, exist_ok=True)

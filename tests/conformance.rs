@@ -68,6 +68,11 @@ fn reason(message: &str) -> String {
         ops.dedup();
         return format!("unsupported: {}", ops.join(", "));
     }
+    // A compilation error names a temporary folder: keep the compiler's message instead.
+    if message.starts_with("Cairo compilation of") {
+        let detail = message.lines().nth(1).unwrap_or_default();
+        return format!("Cairo compilation failed: {detail}");
+    }
     let first = message.lines().next().unwrap_or_default();
     // Paths differ between machines: keep what follows them.
     first

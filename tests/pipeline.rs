@@ -240,3 +240,8 @@ fn conv2d_with_pads_strides_dilations_and_groups() {
 fn conv1d_without_bias_on_a_batch() {
     check("conv1d");
 }
+
+#[test]
+fn max_and_average_pooling_with_pads_and_ceil_mode() {
+    check("pooling");
+}

@@ -68,6 +68,9 @@ pub struct Manifest {
     pub weights_commitment: String,
     /// The stages of the forward pass (one contract class each).
     pub stages: Vec<StageInfo>,
+    /// Why the model cannot be checked onchain, if it cannot (`cairn deploy` refuses with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onchain_refusal: Option<String>,
 }
 
 /// One stage of the forward pass, with the compile-time estimates of its onchain cost.

@@ -76,7 +76,13 @@ pub fn compile(args: &CompileArgs) -> Result<CompileSummary> {
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
     let units = cairn_codegen::partition::Units::of(&quantised, &args.codegen);
-    let partition = cairn_codegen::partition::plan(&quantised, &units, &args.limits)?;
+    // A model too big for onchain re-execution still compiles, runs and proves: the reason is
+    // recorded for `cairn deploy` to give.
+    let (partition, onchain_refusal) =
+        match cairn_codegen::partition::plan(&quantised, &units, &args.limits) {
+            Ok(p) => (p, None),
+            Err(e) => (Default::default(), Some(e.to_string())),
+        };
     let package = cairn_codegen::generate(&quantised, &file_name, &args.codegen, &partition)?;
     let package_dir = dir.path(PACKAGE);
     if package_dir.exists() {
@@ -126,6 +132,7 @@ pub fn compile(args: &CompileArgs) -> Result<CompileSummary> {
         multiply_adds: quantised.multiply_adds(),
         weights_commitment: format!("{:#x}", weights_commitment(&quantised)),
         stages: stage_infos(&quantised, &partition, &units),
+        onchain_refusal,
     };
     dir.write_json(MANIFEST, &manifest)?;
     Ok(CompileSummary {

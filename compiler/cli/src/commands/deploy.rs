@@ -63,6 +63,9 @@ pub struct DeploySummary {
 
 /// Checks calldata sizes and groups the stages into transactions.
 pub fn plan_transactions(manifest: &Manifest, max_tx_steps: u64) -> Result<TxPlan> {
+    if let Some(why) = &manifest.onchain_refusal {
+        bail!("this model cannot be checked onchain: {why}");
+    }
     let input = manifest.inputs.iter().map(|i| i.len()).sum::<usize>();
     let output = manifest.outputs.iter().map(|o| o.len()).sum::<usize>();
     let steps: u64 = manifest.stages.iter().map(|s| s.est_steps).sum();
@@ -443,6 +446,7 @@ mod tests {
             outputs: vec![info("y", output)],
             multiply_adds: 0,
             weights_commitment: "0x2".into(),
+            onchain_refusal: None,
             stages: stages
                 .iter()
                 .enumerate()
@@ -473,6 +477,19 @@ mod tests {
         assert_eq!(p.groups, vec![(0, 2), (2, 2)]);
         assert_eq!(p.calldata.len(), 4);
         assert!(p.steps.iter().all(|&s| s <= 8));
+    }
+
+    #[test]
+    fn models_too_big_for_onchain_checks_are_refused_with_the_reason() {
+        let mut m = manifest(10, 2, &[(10, 10)]);
+        m.onchain_refusal = Some("node \"y\" needs about 42M steps".into());
+        let err = plan_transactions(&m, TX_STEP_BUDGET)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("cannot be checked onchain") && err.contains("42M"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Op families: each file lowers the tract ops of one family. `lower_node` tries them in turn;
 //! a node none accepts is reported as unsupported with the op's name.
 
-mod conv;
+mod cnn;
 mod elementwise;
 mod linalg;
 mod reduce;
@@ -17,6 +17,7 @@ use crate::lower::Ctx;
 pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "Abs",
     "Add",
+    "AveragePool",
     "BatchNormalization",
     "Cast",
     "Clip",
@@ -34,6 +35,7 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "LeakyRelu",
     "MatMul",
     "Max",
+    "MaxPool",
     "Min",
     "Mul",
     "Neg",
@@ -58,7 +60,7 @@ pub fn lower_node(cx: &mut Ctx, node: &TypedNode) -> Result<ValueId, String> {
     if let Some(v) = linalg::lower(cx, node)? {
         return Ok(v);
     }
-    if let Some(v) = conv::lower(cx, node)? {
+    if let Some(v) = cnn::lower(cx, node)? {
         return Ok(v);
     }
     if let Some(v) = elementwise::lower(cx, node)? {

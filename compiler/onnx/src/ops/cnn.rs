@@ -1,19 +1,39 @@
-//! Convolutions (ONNX `Conv`, 1-D to 3-D, NCHW), lowered as im2col: a `Select` gathers each
-//! output position's patch (zeros where it overlaps the padding), a product by the weight matrix
-//! (block-diagonal for grouped and depthwise convolutions; constant weights are laid out at
-//! compile time, runtime ones by another `Select`) computes every output channel, the bias is
-//! added, and a transpose restores the NCHW layout. tract
-//! resolves the ONNX attributes (defaults, `auto_pad`, asymmetric pads, strides, dilations), so
-//! the geometry here is tract's.
+//! Convolutions and pooling, 1-D to 3-D, NCHW. tract resolves the ONNX attributes (defaults,
+//! `auto_pad`, asymmetric pads, strides, dilations, `ceil_mode`), so the geometry is tract's.
+//!
+//! - MaxPool: a `Select` gathers each window (positions in the padding repeat a position of the
+//!   same window, so they never win), then a max over the window.
+//! - AveragePool: a `Select` gathers each window (zeros in the padding), a sum over it, then a
+//!   product by 1/count per window, the count including the pads or not (`count_include_pad`).
+//! - Conv, lowered as im2col: a `Select` gathers each output position's patch (zeros where it
+//!   overlaps the padding), a product by the weight matrix (block-diagonal for grouped and
+//!   depthwise convolutions; constant weights are laid out at compile time, runtime ones by
+//!   another `Select`) computes every output channel, the bias is added, and a transpose
+//!   restores the NCHW layout.
 
-use cairn_ir::{Data, Op, TensorType, ValueId};
+use cairn_ir::{Data, Op, ReduceKind, TensorType, ValueId};
 use tract_onnx::prelude::*;
-use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat};
+use tract_onnx::tract_core::ops::cnn::{
+    Conv, KernelFormat, MaxPool, PaddingSpec, PoolSpec, SumPool,
+};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
 use crate::lower::Ctx;
 
 pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> {
+    if let Some(pool) = node.op_as::<MaxPool>() {
+        if pool.with_index_outputs.is_some() {
+            return Err("MaxPool's Indices output is not supported".into());
+        }
+        return pool_lower(cx, node, &pool.pool_spec, Pool::Max).map(Some);
+    }
+    if let Some(pool) = node.op_as::<SumPool>() {
+        let kind = match (pool.normalize, pool.count_include_pad) {
+            (false, _) => Pool::Sum,
+            (true, include_pad) => Pool::Average { include_pad },
+        };
+        return pool_lower(cx, node, &pool.pool_spec, kind).map(Some);
+    }
     let Some(conv) = node.op_as::<Conv>() else {
         return Ok(None);
     };
@@ -169,6 +189,121 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
         vec![y],
         cx.out_shape(node),
     )))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Pool {
+    Max,
+    Sum,
+    Average { include_pad: bool },
+}
+
+fn pool_lower(
+    cx: &mut Ctx,
+    node: &TypedNode,
+    spec: &PoolSpec,
+    kind: Pool,
+) -> Result<ValueId, String> {
+    if spec.data_format != DataFormat::NCHW {
+        return Err(format!(
+            "data format {:?} is not supported (ONNX pooling is NCHW)",
+            spec.data_format
+        ));
+    }
+    let x = cx.input(node, 0);
+    let x_shape = cx.shape_of(x).to_vec();
+    let (n, c, spatial) = (x_shape[0], x_shape[1], &x_shape[2..]);
+    let kernel: Vec<usize> = spec.kernel_shape.to_vec();
+    if kernel.len() != spatial.len() {
+        return Err(format!("kernel {kernel:?} over {spatial:?}"));
+    }
+    let pads = spec.computed_padding(spatial);
+    let strides = spec.strides();
+    let dilations = spec.dilations();
+    // The pads as the model gives them (ceil_mode may extend windows past them: those
+    // positions count for no divisor).
+    let pads_after: Vec<usize> = match &spec.padding {
+        PaddingSpec::ExplicitOnnxPool(_, after, _) | PaddingSpec::Explicit(_, after) => {
+            after.to_vec()
+        }
+        _ => pads.iter().map(|p| p.pad_after).collect(),
+    };
+    let out_spatial: Vec<usize> = pads.iter().map(|p| p.convoluted).collect();
+    let positions: usize = out_spatial.iter().product();
+    let taps: usize = kernel.iter().product();
+    let rows = n * c * positions;
+    let in_strides = cairn_ir::strides(&x_shape);
+    let mut indices = Vec::with_capacity(rows * taps);
+    let mut scale = Vec::with_capacity(rows);
+    for nc in 0..n * c {
+        for pos in 0..positions {
+            let out_ix = unravel(pos, &out_spatial);
+            let (mut window, mut inside_pads) = (Vec::with_capacity(taps), 0usize);
+            for tap in 0..taps {
+                let k_ix = unravel(tap, &kernel);
+                let mut flat = (nc * in_strides[1]) as i64;
+                let mut in_pads = true;
+                for d in 0..spatial.len() {
+                    let at = (out_ix[d] * strides[d] + k_ix[d] * dilations[d]) as i64
+                        - pads[d].pad_before as i64;
+                    in_pads &= at >= -(pads[d].pad_before as i64)
+                        && at < (spatial[d] + pads_after[d]) as i64;
+                    if flat >= 0 && (at < 0 || at >= spatial[d] as i64) {
+                        flat = -1;
+                    } else if flat >= 0 {
+                        flat += at * in_strides[d + 2] as i64;
+                    }
+                }
+                inside_pads += usize::from(in_pads);
+                window.push(flat);
+            }
+            let valid = window.iter().filter(|&&i| i >= 0).count();
+            let Some(&first) = window.iter().find(|&&i| i >= 0) else {
+                return Err("a pooling window lies entirely in the padding".into());
+            };
+            if kind == Pool::Max {
+                window
+                    .iter_mut()
+                    .filter(|i| **i < 0)
+                    .for_each(|i| *i = first);
+            }
+            indices.extend(window);
+            scale.push(match kind {
+                Pool::Average { include_pad: true } => 1.0 / inside_pads as f32,
+                Pool::Average { include_pad: false } => 1.0 / valid as f32,
+                _ => 1.0,
+            });
+        }
+    }
+    let windows = cx.emit(
+        node,
+        "windows",
+        Op::Select { indices },
+        vec![x],
+        vec![rows, taps],
+    );
+    let reduce = match kind {
+        Pool::Max => ReduceKind::Max,
+        _ => ReduceKind::Sum,
+    };
+    let mut y = cx.emit(
+        node,
+        "pooled",
+        Op::Reduce {
+            kind: reduce,
+            axes: vec![1],
+        },
+        vec![windows],
+        vec![rows, 1],
+    );
+    if matches!(kind, Pool::Average { .. }) {
+        let name = format!("{}.divisors", node.name);
+        let s = cx
+            .graph
+            .add_const(&name, TensorType::f32(vec![rows, 1]), Data::F32(scale));
+        y = cx.emit(node, "average", Op::Mul, vec![y, s], vec![rows, 1]);
+    }
+    Ok(cx.emit(node, "", Op::Reshape, vec![y], cx.out_shape(node)))
 }
 
 /// The multi-index of `flat` in a row-major tensor of shape `dims`.
