@@ -271,6 +271,16 @@ def helper_models():
     ]
     save(helper.make_graph(nodes, "pooling", [x], outs), "pooling.onnx", {"x": rng.normal(size=(1, 2, 5, 5)) - 1.0})
 
+    # A convolution whose weights and bias are runtime inputs, depthwise (group = channels).
+    ins = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 5, 4]),
+           helper.make_tensor_value_info("w", TensorProto.FLOAT, [2, 1, 2, 2]),
+           helper.make_tensor_value_info("b", TensorProto.FLOAT, [2])]
+    out = helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 2, 5, 4])
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["out"], name="conv_runtime", group=2,
+                              auto_pad="SAME_LOWER")]
+    save(helper.make_graph(nodes, "conv_runtime_weights", ins, [out]), "conv_runtime_weights.onnx",
+         {"x": rng.normal(size=(1, 2, 5, 4)), "w": rng.normal(size=(2, 1, 2, 2)) * 0.5, "b": rng.normal(size=(2,))})
+
 
 if __name__ == "__main__":
     os.makedirs(MODELS, exist_ok=True)

@@ -245,3 +245,8 @@ fn conv1d_without_bias_on_a_batch() {
 fn max_and_average_pooling_with_pads_and_ceil_mode() {
     check("pooling");
 }
+
+#[test]
+fn depthwise_conv_with_runtime_weights_and_bias() {
+    check("conv_runtime_weights");
+}
