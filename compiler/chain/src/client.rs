@@ -24,6 +24,20 @@ use crate::ChainError;
 type Rpc = Arc<JsonRpcClient<HttpTransport>>;
 type Acct = SingleOwnerAccount<Rpc, LocalWallet>;
 
+/// Sets a transaction builder's resource bounds from the node's estimate, with margins (the
+/// declaration, deployment and execution builders share these setters, not a trait).
+macro_rules! bounded {
+    ($builder:expr, $raw:expr) => {
+        $builder
+            .l1_gas(margin($raw.l1_gas_consumed))
+            .l1_gas_price(price($raw.l1_gas_price))
+            .l2_gas(margin($raw.l2_gas_consumed))
+            .l2_gas_price(price($raw.l2_gas_price))
+            .l1_data_gas(margin($raw.l1_data_gas_consumed))
+            .l1_data_gas_price(price($raw.l1_data_gas_price))
+    };
+}
+
 /// Safety margins over the node's estimate when sending.
 const GAS_MARGIN: f64 = 1.5;
 const PRICE_MARGIN: f64 = 2.0;
@@ -209,18 +223,13 @@ impl Chain {
             .raw
             .as_ref()
             .ok_or(ChainError::Internal("no estimate"))?;
-        let sent = self
-            .account
-            .declare_v3(flat, class.compiled_class_hash)
-            .l1_gas(margin(raw.l1_gas_consumed))
-            .l1_gas_price(price(raw.l1_gas_price))
-            .l2_gas(margin(raw.l2_gas_consumed))
-            .l2_gas_price(price(raw.l2_gas_price))
-            .l1_data_gas(margin(raw.l1_data_gas_consumed))
-            .l1_data_gas_price(price(raw.l1_data_gas_price))
-            .send()
-            .await
-            .map_err(|e| account_error(&self.url, e))?;
+        let sent = bounded!(
+            self.account.declare_v3(flat, class.compiled_class_hash),
+            raw
+        )
+        .send()
+        .await
+        .map_err(|e| account_error(&self.url, e))?;
         let report = self
             .wait(sent.transaction_hash, format!("declare {}", class.name), 0)
             .await?;
@@ -267,14 +276,7 @@ impl Chain {
             .as_ref()
             .ok_or(ChainError::Internal("no estimate"))?;
         let factory = self.factory(class_hash);
-        let deployment = factory
-            .deploy_v3(calldata.to_vec(), salt, false)
-            .l1_gas(margin(raw.l1_gas_consumed))
-            .l1_gas_price(price(raw.l1_gas_price))
-            .l2_gas(margin(raw.l2_gas_consumed))
-            .l2_gas_price(price(raw.l2_gas_price))
-            .l1_data_gas(margin(raw.l1_data_gas_consumed))
-            .l1_data_gas_price(price(raw.l1_data_gas_price));
+        let deployment = bounded!(factory.deploy_v3(calldata.to_vec(), salt, false), raw);
         let address = deployment.deployed_address();
         let sent = deployment
             .send()
@@ -314,13 +316,7 @@ impl Chain {
         let calldata_felts = calls.iter().map(|c| c.calldata.len() + 3).sum::<usize>() + 1;
         let exec = self.account.execute_v3(calls.to_vec());
         let exec = match est.and_then(|e| e.raw.as_ref()) {
-            Some(raw) => exec
-                .l1_gas(margin(raw.l1_gas_consumed))
-                .l1_gas_price(price(raw.l1_gas_price))
-                .l2_gas(margin(raw.l2_gas_consumed))
-                .l2_gas_price(price(raw.l2_gas_price))
-                .l1_data_gas(margin(raw.l1_data_gas_consumed))
-                .l1_data_gas_price(price(raw.l1_data_gas_price)),
+            Some(raw) => bounded!(exec, raw),
             None => {
                 let block = self
                     .provider

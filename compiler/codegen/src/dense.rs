@@ -107,16 +107,21 @@ struct Layout {
     packs: Vec<Vec<usize>>,
 }
 
-fn layout(g: &Graph, node: &Node, x_bits: Option<u32>) -> Layout {
+/// A dense layer's `k × n` weights and its bias, if any.
+fn operands<'g>(g: &'g Graph, node: &Node) -> (usize, usize, &'g [i64], Option<&'g [i64]>) {
     let w_shape = &g.values[node.inputs[1]].ty.shape;
-    let (k, n) = (w_shape[0], w_shape[1]);
     let Some(Data::Int(weights)) = g.const_data(node.inputs[1]) else {
         unreachable!("validated: constant quantised weights")
     };
     let bias = node.inputs.get(2).and_then(|&b| match g.const_data(b) {
-        Some(Data::Int(b)) => Some(b),
+        Some(Data::Int(b)) => Some(b.as_slice()),
         _ => None,
     });
+    (w_shape[0], w_shape[1], weights, bias)
+}
+
+fn layout(g: &Graph, node: &Node, x_bits: Option<u32>) -> Layout {
+    let (k, n, weights, bias) = operands(g, node);
     let bias_of = |j: usize| bias.map(|b| b[j]).unwrap_or(0);
     // Lane width: the largest |sum| any output can reach, plus a sign bit and a margin bit.
     let lane_bits = x_bits.and_then(|xb| {
@@ -174,17 +179,8 @@ pub(crate) fn generate(
     opts: &CodegenOptions,
     parts: &[(usize, usize)],
 ) -> Result<Vec<(PathBuf, String)>, CodegenError> {
-    let x_shape = &g.values[node.inputs[0]].ty.shape;
-    let w_shape = &g.values[node.inputs[1]].ty.shape;
-    let (k, n) = (w_shape[0], w_shape[1]);
-    let rows = x_shape.iter().product::<usize>() / k;
-    let Some(Data::Int(weights)) = g.const_data(node.inputs[1]) else {
-        unreachable!("validated: constant quantised weights")
-    };
-    let bias = node.inputs.get(2).and_then(|&b| match g.const_data(b) {
-        Some(Data::Int(b)) => Some(b),
-        _ => None,
-    });
+    let (k, n, weights, bias) = operands(g, node);
+    let rows = g.values[node.inputs[0]].ty.len() / k;
     let bias_of = |j: usize| bias.map(|b| b[j]).unwrap_or(0);
     let Layout {
         lanes,
