@@ -15,6 +15,12 @@ fn cairn(args: &[&str]) -> std::process::Output {
         .expect("runs")
 }
 
+/// The JSON summary a `--json` run prints as its last line of stdout.
+fn last_json(out: &std::process::Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().expect("a last line")).expect("JSON")
+}
+
 #[test]
 fn help_lists_every_command() {
     let out = cairn(&["--help"]);
@@ -39,8 +45,7 @@ fn json_summaries_are_the_last_line_and_errors_exit_non_zero() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let last = last_json(&out);
     assert_eq!(last["ok"], true);
     assert!(last["program_hash"].as_str().unwrap().starts_with("0x"));
 
@@ -52,8 +57,7 @@ fn json_summaries_are_the_last_line_and_errors_exit_non_zero() {
         "--json",
     ]);
     assert!(out.status.success());
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let last = last_json(&out);
     assert!(last["steps"].as_u64().unwrap() > 0);
     assert_eq!(last["bit_exact"], true);
 
@@ -141,7 +145,7 @@ fn deploy_then_submit_need_no_configuration_and_state_survives() {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let last = last_json(&out);
     assert_eq!(last["accepted"], true);
     let fact = last["fact_hash"].as_str().unwrap().to_string();
     // The account's key reaches no output, log or artifact.
@@ -172,8 +176,7 @@ fn deploy_then_submit_need_no_configuration_and_state_survives() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let last = last_json(&out);
     assert_eq!(last["fact_hash"], fact.as_str());
     assert_eq!(last["valid"], true);
 
@@ -204,8 +207,7 @@ fn deploy_then_submit_need_no_configuration_and_state_survives() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("outputs differ"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let last = last_json(&out);
     assert_eq!(last["ok"], false);
     assert_eq!(last["accepted"], false);
 }
@@ -228,8 +230,7 @@ fn chain_commands_explain_what_is_missing() {
         .success());
     let out = cairn(&["deploy", dir, "--rpc", "http://127.0.0.1:9/", "--json"]);
     assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let last = last_json(&out);
     assert_eq!(last["ok"], false);
     assert!(last["error"].as_str().unwrap().contains("cannot reach"));
 }
@@ -258,8 +259,7 @@ fn report_prints_per_layer_errors_and_writes_a_plot() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let last = last_json(&out);
     let layers = last["layers"].as_array().unwrap();
     // Gemm, Tanh, Gemm, Sigmoid at least.
     assert!(layers.len() >= 4, "{layers:?}");
