@@ -18,7 +18,7 @@ const MODELS: &[&str] = &[
 
 /// (relative path, contents) of every golden artifact of one model.
 fn artifacts(name: &str) -> Vec<(String, String)> {
-    let m = cairn_onnx::load(&model(name), &[]).unwrap();
+    let m = cairn_onnx::load(&model(name), &Default::default()).unwrap();
     let float = cairn_ir::validate(m.lower().unwrap()).unwrap();
     let q = cairn_passes::run_all(float.graph().clone(), &Default::default()).unwrap();
     let q = cairn_ir::validate(q).unwrap();

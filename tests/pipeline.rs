@@ -122,7 +122,7 @@ fn a_symbolic_dimension_needs_an_input_shape() {
         e.contains("input 'x'") && e.contains("--input-shape x="),
         "{e}"
     );
-    args.input_shapes = vec![("x".into(), vec![1, 3])];
+    args.load.input_shapes = vec![("x".into(), vec![1, 3])];
     cairn_cli::commands::compile::compile(&args).unwrap();
     let s = cairn_cli::commands::run::run(&cairn_cli::commands::run::RunArgs {
         dir: dir.path().to_path_buf(),

@@ -63,6 +63,12 @@ pub fn {{ st.name }}(live: Span<felt252>) -> Array<felt252> {
     let v{{ s.out }} = tensor::gather(v{{ s.args[0] }}, {{ indices }}.span()).span();
 {%- when StepKind::GatherOrZero with (indices) %}
     let v{{ s.out }} = tensor::gather_or_zero(v{{ s.args[0] }}, {{ indices }}.span()).span();
+{%- when StepKind::Concat %}
+    let mut c{{ s.out }} = array![];
+{%- for a in s.args %}
+    c{{ s.out }}.append_span(v{{ a }});
+{%- endfor %}
+    let v{{ s.out }} = c{{ s.out }}.span();
 {%- when StepKind::Const with (name) %}
     let v{{ s.out }} = {{ name }}.span();
 {%- when StepKind::Map with (func) %}

@@ -26,7 +26,7 @@ pub fn compile_args(model: &Path, out: &Path) -> compile::CompileArgs {
         model: model.to_path_buf(),
         out: out.to_path_buf(),
         scale: cairn_passes::quantise::DEFAULT_SCALE,
-        input_shapes: vec![],
+        load: Default::default(),
         codegen: Default::default(),
         limits: Default::default(),
         quiet: true,

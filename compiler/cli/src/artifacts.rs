@@ -71,6 +71,33 @@ pub struct Manifest {
     /// Why the model cannot be checked onchain, if it cannot (`cairn deploy` refuses with it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub onchain_refusal: Option<String>,
+    /// Inputs bound at compile time (`--bind`): constants of the program, not inputs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bound: Vec<BoundInput>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BoundInput {
+    pub name: String,
+    pub values: Vec<f64>,
+}
+
+impl Manifest {
+    /// How `compile` read the model: the run and the report read it the same way.
+    pub fn load_options(&self) -> cairn_onnx::LoadOptions {
+        cairn_onnx::LoadOptions {
+            input_shapes: self
+                .inputs
+                .iter()
+                .map(|i| (i.name.clone(), i.shape.clone()))
+                .collect(),
+            binds: self
+                .bound
+                .iter()
+                .map(|b| (b.name.clone(), b.values.clone()))
+                .collect(),
+        }
+    }
 }
 
 /// One stage of the forward pass, with the compile-time estimates of its onchain cost.

@@ -37,6 +37,11 @@ enum Command {
         /// Shape of an input whose dimensions are symbolic: NAME=D1,D2,... (repeatable).
         #[arg(long = "input-shape", value_name = "NAME=DIMS", value_parser = parse_shape)]
         input_shapes: Vec<(String, Vec<usize>)>,
+        /// Fix an input at compile time: NAME=V1,V2,... (repeatable). Needed for inputs that
+        /// decide shapes (a Reshape's shape, Slice bounds, reduction axes); the input becomes a
+        /// constant of the program.
+        #[arg(long = "bind", value_name = "NAME=VALUES", value_parser = parse_bind)]
+        binds: Vec<(String, Vec<f64>)>,
         /// Accumulators per generated dense block.
         #[arg(long, default_value_t = cairn_codegen::CodegenOptions::default().accumulators, hide = true)]
         accumulators: usize,
@@ -168,6 +173,11 @@ enum Command {
         model: PathBuf,
         #[arg(long = "input-shape", value_name = "NAME=DIMS", value_parser = parse_shape)]
         input_shapes: Vec<(String, Vec<usize>)>,
+        /// Fix an input at compile time: NAME=V1,V2,... (repeatable). Needed for inputs that
+        /// decide shapes (a Reshape's shape, Slice bounds, reduction axes); the input becomes a
+        /// constant of the program.
+        #[arg(long = "bind", value_name = "NAME=VALUES", value_parser = parse_bind)]
+        binds: Vec<(String, Vec<f64>)>,
     },
 }
 
@@ -195,6 +205,20 @@ fn parse_shape(s: &str) -> Result<(String, Vec<usize>)> {
     match dims {
         Ok(d) if !d.is_empty() => Ok((name.to_string(), d)),
         _ => bail!("'{s}': dimensions must be positive integers separated by commas"),
+    }
+}
+
+fn parse_bind(s: &str) -> Result<(String, Vec<f64>)> {
+    let Some((name, values)) = s.rsplit_once('=') else {
+        bail!("expected NAME=V1,V2,... (for example shape=1,-1)")
+    };
+    let values = values
+        .split(',')
+        .map(|v| v.trim().parse::<f64>())
+        .collect::<Result<Vec<_>, _>>();
+    match values {
+        Ok(v) if !v.is_empty() => Ok((name.to_string(), v)),
+        _ => bail!("'{s}': values must be numbers separated by commas"),
     }
 }
 
@@ -296,6 +320,7 @@ fn execute(command: Command) -> Result<()> {
             out,
             scale,
             input_shapes,
+            binds,
             accumulators,
             chunk,
             max_class_felts,
@@ -306,7 +331,10 @@ fn execute(command: Command) -> Result<()> {
                 model,
                 out,
                 scale,
-                input_shapes,
+                load: cairn_onnx::LoadOptions {
+                    input_shapes,
+                    binds,
+                },
                 codegen: cairn_codegen::CodegenOptions {
                     accumulators,
                     chunk,
@@ -558,7 +586,17 @@ fn execute(command: Command) -> Result<()> {
         Command::Inspect {
             model,
             input_shapes,
-        } => print!("{}", inspect::inspect(&model, &input_shapes)?),
+            binds,
+        } => print!(
+            "{}",
+            inspect::inspect(
+                &model,
+                &cairn_onnx::LoadOptions {
+                    input_shapes,
+                    binds
+                }
+            )?
+        ),
     }
     Ok(())
 }

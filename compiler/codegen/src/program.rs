@@ -56,6 +56,8 @@ pub(crate) enum StepKind {
     /// A gather where an index equal to the input's length gives 0 (padding).
     GatherOrZero(String),
     Const(String),
+    /// The operands laid end to end.
+    Concat,
     Relu,
     /// A runtime function applied to every element (`neg_all`, `abs_all`).
     Map(&'static str),
@@ -491,16 +493,29 @@ pub(crate) fn generate(
                     step(StepKind::Alias, vec![node.inputs[0]])
                 }
                 Op::Select { indices } => {
-                    b.need_const(node.inputs[0]);
+                    node.inputs.iter().for_each(|&v| b.need_const(v));
+                    // Several operands are read laid end to end.
+                    let arg = if node.inputs.len() == 1 {
+                        node.inputs[0]
+                    } else {
+                        b.steps.push(Step {
+                            comment: format!("operands of {} laid end to end", comment(&node.name)),
+                            out: fresh,
+                            args: node.inputs.clone(),
+                            kind: StepKind::Concat,
+                        });
+                        fresh += 1;
+                        fresh - 1
+                    };
                     // Padding reads one past the end of the input: `gather_or_zero` gives 0 there.
-                    let n = g.values[node.inputs[0]].ty.len();
+                    let n: usize = node.inputs.iter().map(|&v| g.values[v].ty.len()).sum();
                     let indices: Vec<usize> = indices
                         .iter()
                         .map(|&i| if i < 0 { n } else { i as usize })
                         .collect();
                     let why = format!("select {}", comment(&node.name));
                     let name = b.index_const(out, &indices, &why);
-                    step(StepKind::GatherOrZero(name), vec![node.inputs[0]])
+                    step(StepKind::GatherOrZero(name), vec![arg])
                 }
                 Op::Transpose { perm } => {
                     b.need_const(node.inputs[0]);

@@ -41,8 +41,13 @@ pub fn value_bits(g: &Graph) -> Vec<Option<u32>> {
             | Op::Neg
             | Op::Abs
             | Op::Reshape
-            | Op::Select { .. }
             | Op::Transpose { .. } => a,
+            Op::Select { .. } => n
+                .inputs
+                .iter()
+                .map(|&i| bits[i])
+                .collect::<Option<Vec<u32>>>()
+                .map(|b| b.into_iter().max().unwrap_or(0)),
             Op::Max | Op::Min => a.zip(b).map(|(a, b)| a.max(b)),
             Op::Reduce {
                 kind: ReduceKind::Sum,

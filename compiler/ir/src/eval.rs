@@ -255,16 +255,24 @@ fn run<T: Domain>(
                 .iter()
                 .map(|&i| arg(0)[i])
                 .collect(),
-            Op::Select { indices } => indices
-                .iter()
-                .map(|&i| {
-                    if i < 0 {
-                        T::default()
-                    } else {
-                        arg(0)[i as usize]
-                    }
-                })
-                .collect(),
+            Op::Select { indices } => {
+                // Indices run over the operands laid end to end.
+                let all: Vec<T> = node
+                    .inputs
+                    .iter()
+                    .flat_map(|&i| vals[i].iter().copied())
+                    .collect();
+                indices
+                    .iter()
+                    .map(|&i| {
+                        if i < 0 {
+                            T::default()
+                        } else {
+                            all[i as usize]
+                        }
+                    })
+                    .collect()
+            }
             Op::Sigmoid
             | Op::Tanh
             | Op::Erf

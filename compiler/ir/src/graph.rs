@@ -126,9 +126,10 @@ pub enum Op {
     Transpose {
         perm: Vec<usize>,
     },
-    /// Static data movement with zero fill: flat output element `i` is flat input element
-    /// `indices[i]`, or 0 where `indices[i]` is negative (padding). Convolutions lower to it
-    /// (their patches, im2col); the output's shape is the node's.
+    /// Static data movement with zero fill: flat output element `i` is element `indices[i]` of
+    /// the operands laid end to end, or 0 where `indices[i]` is negative (padding). Convolution
+    /// patches (im2col), Slice, Pad, Concat, Gather with constant indices lower to it; the
+    /// output's shape is the node's.
     Select {
         indices: Vec<i64>,
     },

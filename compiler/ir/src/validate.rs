@@ -110,6 +110,7 @@ fn check_node(g: &Graph, node: &Node) -> Result<(), String> {
     let arity = match node.op {
         Op::MatMul => 2..=3,
         Op::Add | Op::Sub | Op::Mul | Op::Max | Op::Min => 2..=2,
+        Op::Select { .. } => 1..=usize::MAX,
         _ => 1..=1,
     };
     if !arity.contains(&node.inputs.len()) {
@@ -169,7 +170,7 @@ fn check_node(g: &Graph, node: &Node) -> Result<(), String> {
         | Op::Erf
         | Op::Rescale { .. } => expect_shape(ty(0).shape.clone())?,
         Op::Select { indices } => {
-            let n = ty(0).len() as i64;
+            let n = (0..node.inputs.len()).map(|i| ty(i).len()).sum::<usize>() as i64;
             if indices.len() != out.len() {
                 return Err(format!(
                     "{} indices for an output of {} elements",
@@ -228,12 +229,9 @@ fn check_scales(g: &Graph, node: &Node) -> Result<(), String> {
     let s = |v: ValueId| g.values[v].scale.unwrap_or(0);
     let (a, out) = (s(node.inputs[0]), s(node.output));
     let expected = match &node.op {
-        Op::Add | Op::Sub | Op::Max | Op::Min => {
-            if s(node.inputs[1]) != a {
-                return Err(format!(
-                    "operand scales differ ({a} and {})",
-                    s(node.inputs[1])
-                ));
+        Op::Add | Op::Sub | Op::Max | Op::Min | Op::Select { .. } => {
+            if let Some(&other) = node.inputs.iter().find(|&&i| s(i) != a) {
+                return Err(format!("operand scales differ ({a} and {})", s(other)));
             }
             a
         }
@@ -252,7 +250,6 @@ fn check_scales(g: &Graph, node: &Node) -> Result<(), String> {
         | Op::LeakyRelu { .. }
         | Op::Reduce { .. }
         | Op::Reshape
-        | Op::Select { .. }
         | Op::Transpose { .. } => a,
         Op::Sigmoid | Op::Tanh | Op::Erf | Op::Softmax { .. } => {
             let (_, pwl) = node.op.table().expect("table-driven op");

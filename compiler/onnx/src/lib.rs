@@ -7,6 +7,7 @@
 //!
 //! Invariant: this is the only crate that depends on tract.
 
+mod bind;
 mod lower;
 mod ops;
 
@@ -16,7 +17,17 @@ use cairn_ir::Graph;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
+pub use bind::ShapeOperand;
 pub use lower::Unsupported;
+
+/// How to read a model: shapes for symbolic input dimensions, and inputs fixed at compile time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadOptions {
+    /// `name → dims` for inputs whose dimensions are symbolic.
+    pub input_shapes: Vec<(String, Vec<usize>)>,
+    /// `name → values` for inputs bound at compile time (`--bind`): they become constants.
+    pub binds: Vec<(String, Vec<f64>)>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum OnnxError {
@@ -37,6 +48,14 @@ pub enum OnnxError {
     UnknownInput { name: String, inputs: String },
     #[error("input '{input}' has type {dtype}: only float inputs are supported so far")]
     InputType { input: String, dtype: String },
+    #[error("input '{input}' is the {op} operand that decides shapes at node '{node}'; Cairn compiles static shapes: give its value at compile time with --bind {input}=V1,V2,...")]
+    ShapeOperand {
+        input: String,
+        node: String,
+        op: String,
+    },
+    #[error("{0}")]
+    Bind(String),
     #[error("tract could not type {path}: {message}")]
     Typing { path: PathBuf, message: String },
     #[error("float reference run failed: {0}")]
@@ -59,15 +78,36 @@ pub struct Model {
     pub output_names: Vec<String>,
 }
 
-/// Parses `path` and fixes input shapes: from the model, or from `shapes` (`name → dims`) for
-/// inputs whose dimensions are symbolic.
-pub fn load(path: &Path, shapes: &[(String, Vec<usize>)]) -> Result<Model, OnnxError> {
+/// The inputs of the model at `path` that must be bound at compile time (`--bind`), each with
+/// the first node that reads it as a shape operand.
+pub fn shape_operands(path: &Path) -> Result<Vec<ShapeOperand>, OnnxError> {
+    let proto = tract_onnx::onnx()
+        .proto_model_for_path(path)
+        .map_err(|e| OnnxError::Parse {
+            path: path.to_path_buf(),
+            message: format!("{e:#}"),
+        })?;
+    Ok(bind::shape_operands(&proto))
+}
+
+/// Parses `path`, binds the inputs `opts` binds, and fixes input shapes: from the model, or
+/// from `opts` for inputs whose dimensions are symbolic.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<Model, OnnxError> {
+    let shapes = &opts.input_shapes;
     let parse_err = |e: TractError| OnnxError::Parse {
         path: path.to_path_buf(),
         message: format!("{e:#}"),
     };
     let onnx = tract_onnx::onnx();
-    let proto = onnx.proto_model_for_path(path).map_err(parse_err)?;
+    let mut proto = onnx.proto_model_for_path(path).map_err(parse_err)?;
+    bind::bind(&mut proto, &opts.binds).map_err(OnnxError::Bind)?;
+    if let Some(s) = bind::shape_operands(&proto).into_iter().next() {
+        return Err(OnnxError::ShapeOperand {
+            input: s.input,
+            node: s.node,
+            op: s.op,
+        });
+    }
 
     // Every node whose op type Cairn cannot lower, reported together before anything else.
     let unknown: Vec<Unsupported> = proto

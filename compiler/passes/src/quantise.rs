@@ -195,19 +195,26 @@ impl Quantiser<'_> {
                 let acc = self.push(&node.name, node.op.clone(), inputs, &acc_name, ty, sum);
                 self.rescale(&node.name, acc, self.scale, &name)
             }
-            Op::Add | Op::Sub | Op::Max | Op::Min => {
-                let (a, b) = (node.inputs[0], node.inputs[1]);
-                let target = [a, b]
+            // Operands brought to one scale: the finest of the runtime ones.
+            Op::Add | Op::Sub | Op::Max | Op::Min | Op::Select { .. } => {
+                let target = node
+                    .inputs
                     .iter()
                     .filter(|&&v| !self.is_const(v))
                     .map(|&v| self.scale_of(self.runtime(v)))
                     .max()
                     .unwrap_or(self.scale);
-                let a = self.operand(a, target)?;
-                let b = self.operand(b, target)?;
-                let a = self.rescale(&node.name, a, target, &format!("{name}.lhs"));
-                let b = self.rescale(&node.name, b, target, &format!("{name}.rhs"));
-                self.push(&node.name, node.op.clone(), vec![a, b], &name, ty, target)
+                let mut inputs = Vec::new();
+                for (i, &v) in node.inputs.iter().enumerate() {
+                    let v = self.operand(v, target)?;
+                    let suffix = match (node.inputs.len(), i) {
+                        (2, 0) => "lhs".to_string(),
+                        (2, _) => "rhs".to_string(),
+                        _ => format!("in{i}"),
+                    };
+                    inputs.push(self.rescale(&node.name, v, target, &format!("{name}.{suffix}")));
+                }
+                self.push(&node.name, node.op.clone(), inputs, &name, ty, target)
             }
             Op::Relu
             | Op::Neg
@@ -215,7 +222,6 @@ impl Quantiser<'_> {
             | Op::LeakyRelu { .. }
             | Op::Reduce { .. }
             | Op::Reshape
-            | Op::Select { .. }
             | Op::Transpose { .. } => {
                 let a = self.operand(node.inputs[0], self.scale)?;
                 let s = self.scale_of(a);

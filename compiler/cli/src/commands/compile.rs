@@ -17,8 +17,8 @@ pub struct CompileArgs {
     pub model: PathBuf,
     pub out: PathBuf,
     pub scale: u32,
-    /// Shapes for inputs whose dimensions are symbolic in the model.
-    pub input_shapes: Vec<(String, Vec<usize>)>,
+    /// Shapes for symbolic input dimensions, and inputs bound at compile time.
+    pub load: cairn_onnx::LoadOptions,
     pub codegen: CodegenOptions,
     /// Budgets that decide where the forward pass is cut into stages (one class each onchain).
     pub limits: Limits,
@@ -57,7 +57,7 @@ pub fn compile(args: &CompileArgs) -> Result<CompileSummary> {
         removed.with_context(|| format!("cannot remove {}", path.display()))?;
     }
 
-    let model = cairn_onnx::load(&args.model, &args.input_shapes)?;
+    let model = cairn_onnx::load(&args.model, &args.load)?;
     let graph = model.lower()?;
     let float = cairn_ir::validate(graph).context("lowering produced invalid IR (a Cairn bug)")?;
     std::fs::write(dir.path(IR), float.to_string())?;
@@ -133,6 +133,15 @@ pub fn compile(args: &CompileArgs) -> Result<CompileSummary> {
         weights_commitment: format!("{:#x}", weights_commitment(&quantised)),
         stages: stage_infos(&quantised, &partition, &units),
         onchain_refusal,
+        bound: args
+            .load
+            .binds
+            .iter()
+            .map(|(name, values)| BoundInput {
+                name: name.clone(),
+                values: values.clone(),
+            })
+            .collect(),
     };
     dir.write_json(MANIFEST, &manifest)?;
     Ok(CompileSummary {

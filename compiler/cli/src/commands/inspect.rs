@@ -4,8 +4,8 @@ use std::path::Path;
 
 use anyhow::Result;
 
-pub fn inspect(model: &Path, input_shapes: &[(String, Vec<usize>)]) -> Result<String> {
-    let m = cairn_onnx::load(model, input_shapes)?;
+pub fn inspect(model: &Path, opts: &cairn_onnx::LoadOptions) -> Result<String> {
+    let m = cairn_onnx::load(model, opts)?;
     let mut out = format!("# tract typed model\n{}\n", m.describe());
     match m.lower() {
         Ok(g) => out.push_str(&format!("# Cairn IR\n{g}")),

@@ -52,12 +52,7 @@ pub fn report(args: &ReportArgs) -> Result<ReportSummary> {
     let inputs = io::read_inputs(&args.input, &manifest.inputs)?;
     let fixed_inputs = quantise_inputs(&inputs, &manifest.inputs)?;
     let quantised: Graph = dir.read_json(GRAPH, "recompile the model")?;
-    let shapes: Vec<(String, Vec<usize>)> = manifest
-        .inputs
-        .iter()
-        .map(|i| (i.name.clone(), i.shape.clone()))
-        .collect();
-    let float = cairn_onnx::load(&dir.path(MODEL), &shapes)?.lower()?;
+    let float = cairn_onnx::load(&dir.path(MODEL), &manifest.load_options())?.lower()?;
     let float_values = cairn_ir::eval::eval_f32(&float, &inputs).context("the float IR")?;
     let fixed_values =
         cairn_ir::eval::eval_fixed(&quantised, &fixed_inputs).context("the quantised IR")?;

@@ -77,12 +77,7 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
         .eq(outputs.iter().copied());
 
     // The float reference: tract on the same ONNX.
-    let shapes: Vec<(String, Vec<usize>)> = manifest
-        .inputs
-        .iter()
-        .map(|i| (i.name.clone(), i.shape.clone()))
-        .collect();
-    let model = cairn_onnx::load(&dir.path(MODEL), &shapes)?;
+    let model = cairn_onnx::load(&dir.path(MODEL), &manifest.load_options())?;
     let reference = model.reference(&inputs)?;
 
     let mut reports = Vec::new();

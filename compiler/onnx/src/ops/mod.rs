@@ -4,6 +4,7 @@
 mod cnn;
 mod elementwise;
 mod linalg;
+mod movement;
 mod reduce;
 mod shape;
 
@@ -27,8 +28,10 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "ConstantOfShape",
     "Div",
     "Erf",
+    "Expand",
     "Flatten",
     "Gather",
+    "GatherElements",
     "Gemm",
     "GlobalAveragePool",
     "Identity",
@@ -39,6 +42,7 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "Min",
     "Mul",
     "Neg",
+    "Pad",
     "ReduceMax",
     "ReduceMean",
     "ReduceMin",
@@ -47,10 +51,12 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "Reshape",
     "Shape",
     "Sigmoid",
+    "Slice",
     "Softmax",
     "Squeeze",
     "Sub",
     "Tanh",
+    "Tile",
     "Transpose",
     "Unsqueeze",
 ];
@@ -67,6 +73,9 @@ pub fn lower_node(cx: &mut Ctx, node: &TypedNode) -> Result<ValueId, String> {
         return Ok(v);
     }
     if let Some(v) = reduce::lower(cx, node)? {
+        return Ok(v);
+    }
+    if let Some(v) = movement::lower(cx, node)? {
         return Ok(v);
     }
     if let Some(v) = shape::lower(cx, node)? {
