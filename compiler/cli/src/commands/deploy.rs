@@ -447,6 +447,7 @@ mod tests {
             multiply_adds: 0,
             weights_commitment: "0x2".into(),
             onchain_refusal: None,
+            bound: vec![],
             stages: stages
                 .iter()
                 .enumerate()
