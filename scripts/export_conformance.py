@@ -47,7 +47,11 @@ def tensor(a):
     a = np.asarray(a)
     if a.dtype.kind not in "biuf":
         raise TypeError(f"{a.dtype} data is not exported")
-    data = a.astype(np.float64).ravel().tolist() if a.dtype.kind == "f" else a.ravel().tolist()
+    if a.dtype.kind == "f":
+        # JSON has no NaN or infinity: they are written as the strings "nan", "inf", "-inf".
+        data = [x if np.isfinite(x) else str(x) for x in a.astype(np.float64).ravel().tolist()]
+    else:
+        data = a.ravel().tolist()
     return {"dtype": str(a.dtype), "shape": list(a.shape), "data": data}
 
 

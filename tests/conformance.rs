@@ -56,6 +56,7 @@ fn flat(v: &serde_json::Value) -> Vec<f64> {
         .map(|x| {
             x.as_f64()
                 .or(x.as_bool().map(|b| b as u8 as f64))
+                .or(x.as_str().and_then(|s| s.parse().ok()))
                 .unwrap_or(f64::NAN)
         })
         .collect()
@@ -116,6 +117,9 @@ fn run_case(dir: &Path) -> Result<(), String> {
         let data: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&set).unwrap()).unwrap();
         let all = data["inputs"].as_object().unwrap();
+        if all.values().any(|v| flat(v).iter().any(|x| !x.is_finite())) {
+            return Err("NaN and infinite inputs have no fixed-point representation".into());
+        }
         if !compiled || !bound.is_empty() {
             let mut args = compile_args(&model, &out);
             args.load.binds = bound

@@ -238,3 +238,46 @@ pub fn relu(x: felt252) -> felt252 {
 pub fn check_input(x: felt252) {
     check_act(x);
 }
+
+/// |v| as a u128.
+fn magnitude(v: i128) -> u128 {
+    if v < 0 {
+        (-v).try_into().unwrap()
+    } else {
+        v.try_into().unwrap()
+    }
+}
+
+/// `a / b` truncated toward zero, range-checked; fails when `b` is 0.
+pub fn div_trunc(a: felt252, b: felt252) -> felt252 {
+    let (x, y) = (signed(a), signed(b));
+    assert(y != 0, 'cairn: division by zero');
+    check_act((x / y).into())
+}
+
+/// `a / b` for values at scale 2^-s, at scale 2^-s, rounded half away from zero, range-checked
+/// (`cairn_ir::fixed::div`); fails when `b` is 0.
+pub fn div(a: felt252, b: felt252, s: u32) -> felt252 {
+    let (x, y) = (signed(a), signed(b));
+    assert(y != 0, 'cairn: division by zero');
+    let d = magnitude(y);
+    let d_nz: NonZero<u128> = d.try_into().unwrap();
+    let (q, _) = DivRem::div_rem(magnitude(x) * pow2(s) + d / 2, d_nz);
+    let q: felt252 = q.into();
+    if (x < 0) != (y < 0) {
+        check_act(-q)
+    } else {
+        check_act(q)
+    }
+}
+
+/// A value at scale 2^-s truncated toward zero to an integer.
+pub fn trunc(x: felt252, s: u32) -> felt252 {
+    let v = signed(x);
+    let m: felt252 = (magnitude(v) / pow2(s)).into();
+    if v < 0 {
+        -m
+    } else {
+        m
+    }
+}

@@ -1,7 +1,7 @@
 //! Whole-tensor helpers over flat row-major spans.
 
 use crate::fixed;
-use crate::fixed::{check_input, relu, rescale_down, rescale_up};
+use crate::fixed::{check_input, relu, rescale_down, rescale_up, signed};
 
 /// Element-wise sum of two tensors of one shape.
 pub fn add(a: Span<felt252>, b: Span<felt252>) -> Array<felt252> {
@@ -195,6 +195,145 @@ pub fn reduce_min(x: Span<felt252>, outer: usize, len: usize, inner: usize) -> A
                 acc = fixed::min(acc, *x[(o * len + l) * inner + i]);
             }
             out.append(acc);
+        }
+    }
+    out
+}
+
+/// 1 where `a == b`, else 0 (operands at one scale).
+pub fn equal(a: Span<felt252>, b: Span<felt252>) -> Array<felt252> {
+    let mut out = array![];
+    let mut b = b;
+    for x in a {
+        out.append(if *x == *b.pop_front().unwrap() {
+            1
+        } else {
+            0
+        });
+    }
+    out
+}
+
+/// 1 where `a < b`, else 0 (signed, operands at one scale).
+pub fn less(a: Span<felt252>, b: Span<felt252>) -> Array<felt252> {
+    let mut out = array![];
+    let mut b = b;
+    for x in a {
+        out.append(if signed(*x) < signed(*b.pop_front().unwrap()) {
+            1
+        } else {
+            0
+        });
+    }
+    out
+}
+
+/// 1 where `a ≤ b`, else 0.
+pub fn less_equal(a: Span<felt252>, b: Span<felt252>) -> Array<felt252> {
+    let mut out = array![];
+    let mut b = b;
+    for x in a {
+        out.append(if signed(*x) <= signed(*b.pop_front().unwrap()) {
+            1
+        } else {
+            0
+        });
+    }
+    out
+}
+
+/// 1 where `a > b`, else 0.
+pub fn greater(a: Span<felt252>, b: Span<felt252>) -> Array<felt252> {
+    less(b, a)
+}
+
+/// 1 where `a ≥ b`, else 0.
+pub fn greater_equal(a: Span<felt252>, b: Span<felt252>) -> Array<felt252> {
+    less_equal(b, a)
+}
+
+/// `c ? a : b` element-wise (`c` boolean, `a` and `b` at one scale).
+pub fn where_(c: Span<felt252>, a: Span<felt252>, b: Span<felt252>) -> Array<felt252> {
+    let mut out = array![];
+    let mut a = a;
+    let mut b = b;
+    for x in c {
+        let (t, f) = (*a.pop_front().unwrap(), *b.pop_front().unwrap());
+        out.append(if *x != 0 {
+            t
+        } else {
+            f
+        });
+    }
+    out
+}
+
+/// Integer division truncating toward zero (ONNX's integer Div).
+pub fn div_int(a: Span<felt252>, b: Span<felt252>) -> Array<felt252> {
+    let mut out = array![];
+    let mut b = b;
+    for x in a {
+        out.append(fixed::div_trunc(*x, *b.pop_front().unwrap()));
+    }
+    out
+}
+
+/// Fixed-point division of values at scale 2^-s, at scale 2^-s, rounded half away from zero.
+pub fn div_fixed(a: Span<felt252>, b: Span<felt252>, s: u32) -> Array<felt252> {
+    let mut out = array![];
+    let mut b = b;
+    for x in a {
+        out.append(fixed::div(*x, *b.pop_front().unwrap(), s));
+    }
+    out
+}
+
+/// Values at scale 2^-s truncated toward zero to integers (ONNX Cast float → int).
+pub fn trunc_all(x: Span<felt252>, s: u32) -> Array<felt252> {
+    let mut out = array![];
+    for v in x {
+        out.append(fixed::trunc(*v, s));
+    }
+    out
+}
+
+/// 1 where `x ≠ 0`, else 0 (Cast to bool).
+pub fn nonzero_all(x: Span<felt252>) -> Array<felt252> {
+    let mut out = array![];
+    for v in x {
+        out.append(if *v == 0 {
+            0
+        } else {
+            1
+        });
+    }
+    out
+}
+
+/// Index of the first largest element over the middle axis of [outer, len, inner].
+pub fn argmax_first(x: Span<felt252>, outer: usize, len: usize, inner: usize) -> Array<felt252> {
+    argmax(x, outer, len, inner, false)
+}
+
+/// Index of the last largest element over the middle axis of [outer, len, inner].
+pub fn argmax_last(x: Span<felt252>, outer: usize, len: usize, inner: usize) -> Array<felt252> {
+    argmax(x, outer, len, inner, true)
+}
+
+fn argmax(x: Span<felt252>, outer: usize, len: usize, inner: usize, last: bool) -> Array<felt252> {
+    let mut out = array![];
+    for o in 0..outer {
+        for i in 0..inner {
+            let mut best: usize = 0;
+            let mut best_v = signed(*x[o * len * inner + i]);
+            for l in 1..len {
+                let v = signed(*x[(o * len + l) * inner + i]);
+                if v > best_v || (last && v == best_v) {
+                    best = l;
+                    best_v = v;
+                }
+            }
+            out.append(best.into());
         }
     }
     out

@@ -58,7 +58,11 @@ pub fn {{ st.name }}(live: Span<felt252>) -> Array<felt252> {
 {%- when StepKind::MatMul with (k, n) %}
     let v{{ s.out }} = tensor::matmul(v{{ s.args[0] }}, v{{ s.args[1] }}, {{ k }}, {{ n }}).span();
 {%- when StepKind::Zip with (func) %}
-    let v{{ s.out }} = tensor::{{ func }}(v{{ s.args[0] }}, v{{ s.args[1] }}).span();
+    let v{{ s.out }} = tensor::{{ func }}({% for a in s.args %}{% if !loop.first %}, {% endif %}v{{ a }}{% endfor %}).span();
+{%- when StepKind::ZipWith with (func, param) %}
+    let v{{ s.out }} = tensor::{{ func }}(v{{ s.args[0] }}, v{{ s.args[1] }}, {{ param }}).span();
+{%- when StepKind::MapWith with (func, param) %}
+    let v{{ s.out }} = tensor::{{ func }}(v{{ s.args[0] }}, {{ param }}).span();
 {%- when StepKind::Gather with (indices) %}
     let v{{ s.out }} = tensor::gather(v{{ s.args[0] }}, {{ indices }}.span()).span();
 {%- when StepKind::GatherOrZero with (indices) %}

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use askama::Template;
 use cairn_ir::fixed::Pwl;
-use cairn_ir::{broadcast_index_map, transpose_index_map, Data, Def, Graph, Op, ValueId};
+use cairn_ir::{broadcast_index_map, transpose_index_map, DType, Data, Def, Graph, Op, ValueId};
 
 use crate::partition::{live_sets, Live, Partition, Units};
 use crate::{dense, CodegenError, CodegenOptions};
@@ -52,6 +52,10 @@ pub(crate) enum StepKind {
     /// A product by a runtime matrix: `(k, n)`.
     MatMul(usize, usize),
     Zip(&'static str),
+    /// A zip with one constant parameter.
+    ZipWith(&'static str, i64),
+    /// A map with one constant parameter.
+    MapWith(&'static str, i64),
     Gather(String),
     /// A gather where an index equal to the input's length gives 0 (padding).
     GatherOrZero(String),
@@ -397,7 +401,14 @@ pub(crate) fn generate(
                         vec![node.inputs[0]],
                     )
                 }
-                Op::Add | Op::Sub | Op::Mul | Op::Max | Op::Min => {
+                Op::Add
+                | Op::Sub
+                | Op::Mul
+                | Op::Max
+                | Op::Min
+                | Op::Compare { .. }
+                | Op::Div
+                | Op::Where => {
                     let out_shape = g.values[out].ty.shape.clone();
                     let mut args = Vec::new();
                     for &v in &node.inputs {
@@ -419,18 +430,25 @@ pub(crate) fn generate(
                             fresh += 1;
                         }
                     }
-                    let func = match node.op {
-                        Op::Add => "add",
-                        Op::Sub => "sub",
-                        Op::Max => "max",
-                        Op::Min => "min",
-                        _ => "mul",
+                    let kind = match &node.op {
+                        Op::Add => StepKind::Zip("add"),
+                        Op::Sub => StepKind::Zip("sub"),
+                        Op::Max => StepKind::Zip("max"),
+                        Op::Min => StepKind::Zip("min"),
+                        Op::Where => StepKind::Zip("where_"),
+                        Op::Compare { kind } => StepKind::Zip(kind.name()),
+                        // Fixed-point division: the quotient at the operands' scale.
+                        Op::Div if g.values[out].ty.dtype == DType::F32 => {
+                            StepKind::ZipWith("div_fixed", scale(out) as i64)
+                        }
+                        Op::Div => StepKind::Zip("div_int"),
+                        _ => StepKind::Zip("mul"),
                     };
                     Step {
                         comment: comment(&what),
                         out,
                         args,
-                        kind: StepKind::Zip(func),
+                        kind,
                     }
                 }
                 Op::Reduce { kind, axes } => {
@@ -468,6 +486,34 @@ pub(crate) fn generate(
                     step(StepKind::Relu, vec![node.inputs[0]])
                 }
                 Op::Rescale { shift } => step(StepKind::Rescale(*shift), vec![node.inputs[0]]),
+                Op::Cast { to } => {
+                    let x = node.inputs[0];
+                    b.need_const(x);
+                    let kind = match (g.values[x].ty.dtype, to) {
+                        (DType::F32, DType::F32) => StepKind::Alias,
+                        (_, DType::Bool) => StepKind::Map("nonzero_all"),
+                        (DType::F32, _) => StepKind::MapWith("trunc_all", scale(x) as i64),
+                        (_, DType::F32) => StepKind::Rescale(scale(out) as i32),
+                        _ => StepKind::Alias,
+                    };
+                    step(kind, vec![x])
+                }
+                Op::ArgMax { axis, select_last } => {
+                    b.need_const(node.inputs[0]);
+                    let (outer, len, inner) = cairn_ir::eval::axes_layout(
+                        &g.values[node.inputs[0]].ty.shape,
+                        &[*axis],
+                    );
+                    let func = if *select_last {
+                        "argmax_last"
+                    } else {
+                        "argmax_first"
+                    };
+                    step(
+                        StepKind::Reduce(func, outer, len, inner),
+                        vec![node.inputs[0]],
+                    )
+                }
                 Op::Softmax { axes } => {
                     let (outer, len, inner) =
                         cairn_ir::eval::axes_layout(&g.values[node.inputs[0]].ty.shape, axes);

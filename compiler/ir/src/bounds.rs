@@ -34,9 +34,22 @@ pub fn value_bits(g: &Graph) -> Vec<Option<u32>> {
         let a = bits[n.inputs[0]];
         let b = n.inputs.get(1).and_then(|&i| bits[i]);
         bits[n.output] = match &n.op {
-            Op::Rescale { .. } | Op::Sigmoid | Op::Tanh | Op::Erf | Op::Softmax { .. } => {
-                Some(ACT_BOUND_BITS)
-            }
+            // Range-checked results.
+            Op::Rescale { .. }
+            | Op::Sigmoid
+            | Op::Tanh
+            | Op::Erf
+            | Op::Softmax { .. }
+            | Op::Div => Some(ACT_BOUND_BITS),
+            Op::Compare { .. } => Some(0),
+            Op::Where => b.zip(bits[n.inputs[2]]).map(|(b, c)| b.max(c)),
+            Op::Cast { to } => match (g.values[n.inputs[0]].ty.dtype, to) {
+                (DType::F32, DType::F32) => a,
+                (_, DType::F32) => Some(ACT_BOUND_BITS),
+                (_, DType::Bool) => Some(0),
+                _ => a,
+            },
+            Op::ArgMax { axis, .. } => Some(bits_of(g.values[n.inputs[0]].ty.shape[*axis] as u128)),
             Op::Relu
             | Op::Neg
             | Op::Abs

@@ -25,11 +25,17 @@ pub enum EvalError {
         "node '{node}' ({op}): value has no fixed-point scale; run the quantisation pass first"
     )]
     NotQuantised { node: String, op: &'static str },
+    #[error("node '{node}' (div): division by zero")]
+    DivByZero { node: String },
 }
 
 /// Element arithmetic of one interpreter.
-trait Domain: Copy + Default {
+trait Domain: Copy + Default + PartialOrd {
     fn from_const(d: &Data, i: usize) -> Self;
+    /// 1 or 0.
+    fn from_bool(b: bool) -> Self;
+    fn from_index(i: usize) -> Self;
+    fn is_true(self) -> bool;
     fn add(a: Self, b: Self) -> Self;
     fn sub(a: Self, b: Self) -> Self;
     fn mul(a: Self, b: Self) -> Self;
@@ -46,6 +52,15 @@ impl Domain for f32 {
             Data::F32(v) => v[i],
             Data::Int(v) => v[i] as f32,
         }
+    }
+    fn from_bool(b: bool) -> f32 {
+        b as u8 as f32
+    }
+    fn from_index(i: usize) -> f32 {
+        i as f32
+    }
+    fn is_true(self) -> bool {
+        self != 0.0
     }
     fn add(a: f32, b: f32) -> f32 {
         a + b
@@ -81,6 +96,15 @@ impl Domain for i128 {
             Data::F32(v) => v[i] as i128,
         }
     }
+    fn from_bool(b: bool) -> i128 {
+        b as i128
+    }
+    fn from_index(i: usize) -> i128 {
+        i as i128
+    }
+    fn is_true(self) -> bool {
+        self != 0
+    }
     // Sums and products stay far inside i128 for validated graphs (operands are bounded by the
     // rescale window); the rescale that follows range-checks them exactly as Cairo does.
     fn add(a: i128, b: i128) -> i128 {
@@ -111,8 +135,33 @@ impl Domain for i128 {
 
 /// Runs the float model; returns every value of the graph (inputs and constants included).
 pub fn eval_f32(g: &Graph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, EvalError> {
-    run(g, inputs, |node, x, g| {
+    run(g, inputs, |node, args, g| {
+        let x = args[0];
+        let from = g.values[node.inputs[0]].ty.dtype;
         Ok(match node.op {
+            Op::Cast { to } => x
+                .iter()
+                .map(|&v| match (from, to) {
+                    (_, DType::Bool) => (v != 0.0) as u8 as f32,
+                    (DType::F32, DType::I64) => v.trunc(),
+                    _ => v,
+                })
+                .collect(),
+            Op::Div => {
+                let int = g.values[node.output].ty.dtype != DType::F32;
+                zip_broadcast(g, node, args, |a, b| {
+                    if int {
+                        if b == 0.0 {
+                            return Err(EvalError::DivByZero {
+                                node: node.name.clone(),
+                            });
+                        }
+                        Ok((a / b).trunc())
+                    } else {
+                        Ok(a / b)
+                    }
+                })?
+            }
             Op::Sigmoid => x.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect(),
             Op::Tanh => x.iter().map(|v| v.tanh()).collect(),
             Op::Erf => x.iter().map(|&v| libm::erff(v)).collect(),
@@ -135,7 +184,8 @@ pub fn eval_f32(g: &Graph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, EvalErr
 
 /// Runs the quantised model on fixed-point inputs, bit-exact with the generated Cairo.
 pub fn eval_fixed(g: &Graph, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, EvalError> {
-    run(g, inputs, |node, x, g| {
+    run(g, inputs, |node, args, g| {
+        let x = args[0];
         let scale = |v: ValueId| {
             g.values[v].scale.ok_or(EvalError::NotQuantised {
                 node: node.name.clone(),
@@ -149,6 +199,39 @@ pub fn eval_fixed(g: &Graph, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, Eva
             source,
         };
         let pwl = match node.op {
+            Op::Cast { to } => {
+                let from = g.values[node.inputs[0]].ty.dtype;
+                return x
+                    .iter()
+                    .map(|&v| match (from, to) {
+                        (_, DType::Bool) => Ok((v != 0) as i128),
+                        (DType::F32, DType::F32) => Ok(v),
+                        // Rust's integer division truncates toward zero, as ONNX's Cast does.
+                        (DType::F32, _) => Ok(v / (1i128 << s_in)),
+                        (_, DType::F32) => fixed::rescale(v, s_out as i32).map_err(range),
+                        _ => Ok(v),
+                    })
+                    .collect();
+            }
+            Op::Div => {
+                let int = g.values[node.output].ty.dtype != DType::F32;
+                let zero = || EvalError::DivByZero {
+                    node: node.name.clone(),
+                };
+                return zip_broadcast(g, node, args, |a, b| {
+                    if b == 0 {
+                        return Err(zero());
+                    }
+                    let q = if int {
+                        a / b
+                    } else {
+                        fixed::div(a, b, s_in).map_err(range)?
+                    };
+                    fixed::in_act_range(q).then_some(q).ok_or_else(|| {
+                        range(fixed::RangeError { value: q, shift: 0 })
+                    })
+                });
+            }
             Op::Sigmoid | Op::Tanh | Op::Erf => node.op.table().expect("table-driven op").1,
             Op::Rescale { shift } => {
                 return x
@@ -184,7 +267,7 @@ pub fn eval_fixed(g: &Graph, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, Eva
 fn run<T: Domain>(
     g: &Graph,
     inputs: &[Vec<T>],
-    special: impl Fn(&Node, &[T], &Graph) -> Result<Vec<T>, EvalError>,
+    special: impl Fn(&Node, &[&[T]], &Graph) -> Result<Vec<T>, EvalError>,
 ) -> Result<Vec<Vec<T>>, EvalError> {
     if inputs.len() != g.inputs.len() {
         return Err(EvalError::InputCount {
@@ -236,6 +319,40 @@ fn run<T: Domain>(
                     .map(|(&i, &j)| f(arg(0)[i], arg(1)[j]))
                     .collect()
             }
+            Op::Compare { kind } => {
+                zip_broadcast(g, node, &[arg(0), arg(1)], |a, b| {
+                    Ok::<_, EvalError>(T::from_bool(kind.holds(a, b)))
+                })?
+            }
+            Op::Where => {
+                let ic = broadcast_index_map(shape(0), out_shape);
+                let ia = broadcast_index_map(shape(1), out_shape);
+                let ib = broadcast_index_map(shape(2), out_shape);
+                (0..ic.len())
+                    .map(|k| {
+                        if arg(0)[ic[k]].is_true() {
+                            arg(1)[ia[k]]
+                        } else {
+                            arg(2)[ib[k]]
+                        }
+                    })
+                    .collect()
+            }
+            Op::ArgMax { axis, select_last } => {
+                let x = arg(0);
+                slices(shape(0), &[*axis])
+                    .map(|idx| {
+                        let mut best = 0;
+                        for (j, &i) in idx.iter().enumerate() {
+                            let (v, b) = (x[i], x[idx[best]]);
+                            if v > b || (*select_last && v == b) {
+                                best = j;
+                            }
+                        }
+                        T::from_index(best)
+                    })
+                    .collect()
+            }
             Op::Relu => arg(0).iter().map(|&v| T::relu(v)).collect(),
             Op::Neg => arg(0).iter().map(|&v| T::neg(v)).collect(),
             Op::Abs => arg(0).iter().map(|&v| T::abs(v)).collect(),
@@ -278,11 +395,32 @@ fn run<T: Domain>(
             | Op::Erf
             | Op::Softmax { .. }
             | Op::Rescale { .. }
-            | Op::LeakyRelu { .. } => special(node, arg(0), g)?,
+            | Op::LeakyRelu { .. }
+            | Op::Cast { .. }
+            | Op::Div => {
+                let args: Vec<&[T]> = node.inputs.iter().map(|&i| vals[i].as_slice()).collect();
+                special(node, &args, g)?
+            }
         };
         vals[node.output] = out;
     }
     Ok(vals)
+}
+
+/// `f` on the broadcast pairs of a binary node's operands.
+fn zip_broadcast<T: Copy, E>(
+    g: &Graph,
+    node: &Node,
+    args: &[&[T]],
+    f: impl Fn(T, T) -> Result<T, E>,
+) -> Result<Vec<T>, E> {
+    let out_shape = &g.values[node.output].ty.shape;
+    let ia = broadcast_index_map(&g.values[node.inputs[0]].ty.shape, out_shape);
+    let ib = broadcast_index_map(&g.values[node.inputs[1]].ty.shape, out_shape);
+    ia.iter()
+        .zip(&ib)
+        .map(|(&i, &j)| f(args[0][i], args[1][j]))
+        .collect()
 }
 
 /// A tensor seen as `[outer, len, inner]` around contiguous `axes` (softmax, reductions).

@@ -62,6 +62,22 @@ fn check_window(x: i128, k: u32) -> Option<i128> {
     (biased >= 0).then_some(biased)
 }
 
+/// `a / b` for two values at scale `s`, at scale `s`, rounded half away from zero; mirrors
+/// `cairn_runtime::fixed::div`. `b` must not be 0; fails where `|a| · 2^s` leaves 128 bits.
+pub fn div(a: i128, b: i128, s: u32) -> Result<i128, RangeError> {
+    let err = RangeError { value: a, shift: s as i32 };
+    let n = a
+        .unsigned_abs()
+        .checked_mul(1u128 << s)
+        .ok_or(err.clone())?;
+    let d = b.unsigned_abs();
+    let q = (n.checked_add(d / 2).ok_or(err.clone())? / d) as i128;
+    if q > i128::MAX / 2 {
+        return Err(err);
+    }
+    Ok(if (a < 0) != (b < 0) { -q } else { q })
+}
+
 /// Fractional bits of LeakyRelu's slope.
 pub const ALPHA_SCALE: u32 = 16;
 

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 pub type ValueId = usize;
 
 /// Logical element type of a tensor. A quantised `F32` tensor is stored as fixed-point integers
-/// with the scale of its [`Value`].
+/// with the scale of its [`Value`]; integers and booleans (0 or 1) are exact, at scale 0. Every
+/// ONNX float type is `F32` and every integer type `I64`: in fixed point their widths do not
+/// matter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DType {
     F32,
@@ -37,6 +39,9 @@ impl TensorType {
             dtype: DType::F32,
             shape,
         }
+    }
+    pub fn new(dtype: DType, shape: Vec<usize>) -> Self {
+        TensorType { dtype, shape }
     }
     pub fn len(&self) -> usize {
         self.shape.iter().product()
@@ -133,6 +138,29 @@ pub enum Op {
     Select {
         indices: Vec<i64>,
     },
+    /// Element-wise comparison with numpy broadcasting; the result is boolean (0 or 1), the
+    /// operands at one scale, so fixed-point values compare exactly as their floats do.
+    Compare {
+        kind: CmpKind,
+    },
+    /// `cond ? a : b` element-wise with numpy broadcasting; `cond` is boolean, `a` and `b` at
+    /// one scale.
+    Where,
+    /// Element type conversion (ONNX Cast): float → integer truncates toward zero, anything →
+    /// bool is `≠ 0`, integer and bool → float are exact.
+    Cast {
+        to: DType,
+    },
+    /// Division with numpy broadcasting: integers truncate toward zero (ONNX's integer Div);
+    /// fixed-point values give `a / b` at their scale, rounded half away from zero. A zero
+    /// divisor fails.
+    Div,
+    /// Index of the largest element along `axis` (kept as size 1): the first one, or the last
+    /// with `select_last`. The result is an integer.
+    ArgMax {
+        axis: usize,
+        select_last: bool,
+    },
     /// Fixed point only: multiply by 2^shift (shift ≥ 0) or divide by 2^-shift rounding half up
     /// (shift < 0), with a range check.
     Rescale {
@@ -186,6 +214,42 @@ impl Op {
             Op::Select { .. } => "select",
             Op::Transpose { .. } => "transpose",
             Op::Rescale { .. } => "rescale",
+            Op::Compare { kind } => kind.name(),
+            Op::Where => "where",
+            Op::Cast { .. } => "cast",
+            Op::Div => "div",
+            Op::ArgMax { .. } => "argmax",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CmpKind {
+    Equal,
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+}
+
+impl CmpKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            CmpKind::Equal => "equal",
+            CmpKind::Less => "less",
+            CmpKind::LessOrEqual => "less_equal",
+            CmpKind::Greater => "greater",
+            CmpKind::GreaterOrEqual => "greater_equal",
+        }
+    }
+
+    pub fn holds<T: PartialOrd>(self, a: T, b: T) -> bool {
+        match self {
+            CmpKind::Equal => a == b,
+            CmpKind::Less => a < b,
+            CmpKind::LessOrEqual => a <= b,
+            CmpKind::Greater => a > b,
+            CmpKind::GreaterOrEqual => a >= b,
         }
     }
 }

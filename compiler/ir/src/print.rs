@@ -48,6 +48,10 @@ impl fmt::Display for Graph {
                     digest(&Data::Int(indices.clone()))
                 ),
                 Op::Rescale { shift } => format!(" shift={shift}"),
+                Op::Cast { to } => format!(" to={}", to.name()),
+                Op::ArgMax { axis, select_last } => {
+                    format!(" axis={axis} select_last={select_last}")
+                }
                 Op::LeakyRelu { alpha } => format!(" alpha={alpha:?}"),
                 Op::Softmax { axes } | Op::Reduce { axes, .. } => format!(" axes={axes:?}"),
                 _ => String::new(),

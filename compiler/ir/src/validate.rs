@@ -109,7 +109,8 @@ fn check(g: &Graph) -> Result<(), ValidationError> {
 fn check_node(g: &Graph, node: &Node) -> Result<(), String> {
     let arity = match node.op {
         Op::MatMul => 2..=3,
-        Op::Add | Op::Sub | Op::Mul | Op::Max | Op::Min => 2..=2,
+        Op::Add | Op::Sub | Op::Mul | Op::Max | Op::Min | Op::Compare { .. } | Op::Div => 2..=2,
+        Op::Where => 3..=3,
         Op::Select { .. } => 1..=usize::MAX,
         _ => 1..=1,
     };
@@ -121,14 +122,7 @@ fn check_node(g: &Graph, node: &Node) -> Result<(), String> {
     }
     let ty = |i: usize| &g.values[node.inputs[i]].ty;
     let out = &g.values[node.output].ty;
-    for i in 0..node.inputs.len() {
-        if ty(i).dtype != DType::F32 {
-            return Err(format!(
-                "operand {i} is {}; only f32 tensors are computed on so far",
-                ty(i).dtype.name()
-            ));
-        }
-    }
+    check_dtypes(node, &|i| ty(i).dtype, out.dtype)?;
     let expect_shape = |shape: Vec<usize>| {
         if out.shape == shape {
             Ok(())
@@ -151,14 +145,29 @@ fn check_node(g: &Graph, node: &Node) -> Result<(), String> {
             *shape.last_mut().expect("rank checked") = b[1];
             expect_shape(shape)?;
         }
-        Op::Add | Op::Sub | Op::Mul | Op::Max | Op::Min => {
-            let shape = broadcast_shapes(&ty(0).shape, &ty(1).shape).ok_or_else(|| {
-                format!(
-                    "shapes {:?} and {:?} do not broadcast",
-                    ty(0).shape,
-                    ty(1).shape
-                )
-            })?;
+        Op::Add
+        | Op::Sub
+        | Op::Mul
+        | Op::Max
+        | Op::Min
+        | Op::Compare { .. }
+        | Op::Div
+        | Op::Where => {
+            let mut shape = ty(0).shape.clone();
+            for i in 1..node.inputs.len() {
+                shape = broadcast_shapes(&shape, &ty(i).shape).ok_or_else(|| {
+                    format!("shapes {shape:?} and {:?} do not broadcast", ty(i).shape)
+                })?;
+            }
+            expect_shape(shape)?;
+        }
+        Op::Cast { .. } => expect_shape(ty(0).shape.clone())?,
+        Op::ArgMax { axis, .. } => {
+            let mut shape = ty(0).shape.clone();
+            if *axis >= shape.len() || shape[*axis] == 0 {
+                return Err(format!("axis {axis} is not a non-empty axis of {shape:?}"));
+            }
+            shape[*axis] = 1;
             expect_shape(shape)?;
         }
         Op::Relu
@@ -225,16 +234,97 @@ fn check_node(g: &Graph, node: &Node) -> Result<(), String> {
     Ok(())
 }
 
+/// Element types: most ops keep one type throughout; the ones that change it say how.
+fn check_dtypes(node: &Node, ty: &dyn Fn(usize) -> DType, out: DType) -> Result<(), String> {
+    let n = node.inputs.len();
+    let expect = |i: usize, want: DType| {
+        if ty(i) == want {
+            Ok(())
+        } else {
+            Err(format!(
+                "operand {i} is {}, should be {}",
+                ty(i).name(),
+                want.name()
+            ))
+        }
+    };
+    let result = |want: DType| {
+        if out == want {
+            Ok(())
+        } else {
+            Err(format!(
+                "result is {}, should be {}",
+                out.name(),
+                want.name()
+            ))
+        }
+    };
+    match &node.op {
+        // Fixed-point arithmetic: floats only.
+        Op::MatMul
+        | Op::Relu
+        | Op::LeakyRelu { .. }
+        | Op::Sigmoid
+        | Op::Tanh
+        | Op::Erf
+        | Op::Softmax { .. }
+        | Op::Rescale { .. } => {
+            (0..n).try_for_each(|i| expect(i, DType::F32))?;
+            result(DType::F32)
+        }
+        Op::Compare { .. } => {
+            expect(1, ty(0))?;
+            result(DType::Bool)
+        }
+        Op::Where => {
+            expect(0, DType::Bool)?;
+            expect(2, ty(1))?;
+            result(ty(1))
+        }
+        Op::Cast { to } => result(*to),
+        Op::ArgMax { .. } => result(DType::I64),
+        _ => {
+            (1..n).try_for_each(|i| expect(i, ty(0)))?;
+            result(ty(0))
+        }
+    }
+}
+
 fn check_scales(g: &Graph, node: &Node) -> Result<(), String> {
     let s = |v: ValueId| g.values[v].scale.unwrap_or(0);
     let (a, out) = (s(node.inputs[0]), s(node.output));
     let expected = match &node.op {
-        Op::Add | Op::Sub | Op::Max | Op::Min | Op::Select { .. } => {
+        Op::Add | Op::Sub | Op::Max | Op::Min | Op::Select { .. } | Op::Div => {
             if let Some(&other) = node.inputs.iter().find(|&&i| s(i) != a) {
                 return Err(format!("operand scales differ ({a} and {})", s(other)));
             }
             a
         }
+        Op::Compare { .. } => {
+            if s(node.inputs[1]) != a {
+                return Err(format!(
+                    "operand scales differ ({a} and {})",
+                    s(node.inputs[1])
+                ));
+            }
+            0
+        }
+        Op::Where => {
+            let (t, f) = (s(node.inputs[1]), s(node.inputs[2]));
+            if t != f || a != 0 {
+                return Err(format!(
+                    "branch scales differ ({t} and {f}) or the condition has scale {a}"
+                ));
+            }
+            t
+        }
+        // Floats stay at any scale the result chooses; integers and booleans are at 0.
+        Op::Cast { to } => match (g.values[node.inputs[0]].ty.dtype, to) {
+            (DType::F32, DType::F32) => a,
+            (_, DType::F32) => out,
+            _ => 0,
+        },
+        Op::ArgMax { .. } => 0,
         Op::Mul | Op::MatMul => {
             let sum = a + s(node.inputs[1]);
             if let Some(&bias) = node.inputs.get(2) {

@@ -46,7 +46,7 @@ pub enum OnnxError {
     },
     #[error("--input-shape names '{name}', but the model's inputs are: {inputs}")]
     UnknownInput { name: String, inputs: String },
-    #[error("input '{input}' has type {dtype}: only float inputs are supported so far")]
+    #[error("input '{input}' has type {dtype}: Cairn takes float, integer and boolean inputs")]
     InputType { input: String, dtype: String },
     #[error("input '{input}' is the {op} operand that decides shapes at node '{node}'; Cairn compiles static shapes: give its value at compile time with --bind {input}=V1,V2,...")]
     ShapeOperand {
@@ -159,7 +159,14 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Model, OnnxError> {
                     name: name.clone(),
                     inputs: input_names.join(", "),
                 })?;
-        let fact = InferenceFact::dt_shape(f32::datum_type(), dims.clone());
+        // The element type stays the model's.
+        let dt = model
+            .input_fact(ix)
+            .map_err(parse_err)?
+            .datum_type
+            .concretize()
+            .unwrap_or(f32::datum_type());
+        let fact = InferenceFact::dt_shape(dt, dims.clone());
         model.set_input_fact(ix, fact).map_err(parse_err)?;
     }
     let output_names: Vec<String> = model
@@ -178,7 +185,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Model, OnnxError> {
     for (ix, name) in input_names.iter().enumerate() {
         let fact = model.input_fact(ix).map_err(parse_err)?;
         if let Some(dt) = fact.datum_type.concretize() {
-            if dt != f32::datum_type() {
+            if lower::dtype_of(dt).is_none() {
                 return Err(OnnxError::InputType {
                     input: name.clone(),
                     dtype: format!("{dt:?}"),
@@ -253,8 +260,11 @@ impl Model {
             .and_then(|m| m.into_runnable())
             .map_err(err)?;
         let mut tensors = TVec::new();
-        for (data, shape) in inputs.iter().zip(self.input_shapes()) {
+        let outlets = self.typed.input_outlets().map_err(err)?;
+        for ((data, shape), outlet) in inputs.iter().zip(self.input_shapes()).zip(outlets) {
+            let dt = self.typed.outlet_fact(*outlet).map_err(err)?.datum_type;
             let t = Tensor::from_shape(&shape, data).map_err(err)?;
+            let t = t.cast_to_dt(dt).map_err(err)?.into_owned();
             tensors.push(t.into_tvalue());
         }
         let outputs = plan.run(tensors).map_err(err)?;

@@ -42,6 +42,11 @@ impl Ctx {
         self.graph.const_data(self.input(node, i))
     }
 
+    /// The IR element type of a node's first output.
+    pub fn out_dtype(&self, node: &TypedNode) -> DType {
+        dtype_of(node.outputs[0].fact.datum_type).unwrap_or(DType::F32)
+    }
+
     pub fn shape_of(&self, v: ValueId) -> &[usize] {
         &self.graph.values[v].ty.shape
     }
@@ -88,7 +93,10 @@ pub fn lower(
             .as_concrete()
             .map(|s| s.to_vec())
             .unwrap_or_default();
-        let v = cx.graph.add_input(&input_names[ix], TensorType::f32(shape));
+        let dtype = dtype_of(fact.datum_type).unwrap_or(DType::F32);
+        let v = cx
+            .graph
+            .add_input(&input_names[ix], TensorType::new(dtype, shape));
         cx.values.insert(*outlet, v);
     }
     for id in order {
@@ -125,13 +133,13 @@ pub fn lower(
         }
         // An operand was rejected: its producer is reported, and this node is still checked
         // against a placeholder operand.
-        if fact.datum_type != f32::datum_type() {
+        let Some(dtype) = dtype_of(fact.datum_type) else {
             unsupported.push(reject(format!(
-                "computes {:?}; only f32 computation is supported so far",
+                "computes {:?}; Cairn computes on floats, integers and booleans",
                 fact.datum_type
             )));
             continue;
-        }
+        };
         match crate::ops::lower_node(&mut cx, node) {
             Ok(v) => {
                 cx.values.insert(OutletId::new(id, 0), v);
@@ -141,7 +149,7 @@ pub fn lower(
                 // A placeholder of the right shape, so later nodes are checked too.
                 cx.graph.values.push(cairn_ir::Value {
                     name: node.name.clone(),
-                    ty: TensorType::f32(shape),
+                    ty: TensorType::new(dtype, shape),
                     scale: None,
                     def: cairn_ir::Def::Input,
                 });
@@ -180,6 +188,21 @@ pub fn lower(
     }
     cx.graph.compact();
     Ok(cx.graph)
+}
+
+/// Cairn's element type for a tract datum type: every float is `F32` (fixed point does not
+/// care for its width), every integer `I64`; `None` for the rest (strings, complex numbers,
+/// quantised types).
+pub fn dtype_of(dt: DatumType) -> Option<DType> {
+    if dt.is_float() {
+        Some(DType::F32)
+    } else if dt.is_integer() {
+        Some(DType::I64)
+    } else if dt == bool::datum_type() {
+        Some(DType::Bool)
+    } else {
+        None
+    }
 }
 
 fn constant(name: &str, t: &Tensor) -> Result<(TensorType, Data), String> {

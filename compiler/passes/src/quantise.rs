@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use cairn_ir::fixed;
-use cairn_ir::{Data, Def, Graph, Op, TensorType, ValueId};
+use cairn_ir::{DType, Data, Def, Graph, Op, TensorType, ValueId};
 
 /// Extra fractional bits a small weight tensor may get beyond the activation scale.
 pub const MAX_EXTRA_WEIGHT_BITS: u32 = 8;
@@ -61,7 +61,7 @@ pub fn quantise(g: &Graph, opts: &QuantiseOptions) -> Result<Graph, QuantiseErro
     for &i in &g.inputs {
         let v = &g.values[i];
         let id = q.out.add_input(&v.name, v.ty.clone());
-        q.out.values[id].scale = Some(q.scale);
+        q.out.values[id].scale = Some(q.scale_for(v.ty.dtype));
         q.map[i] = Some(id);
     }
     for node in &g.nodes {
@@ -77,6 +77,15 @@ pub fn quantise(g: &Graph, opts: &QuantiseOptions) -> Result<Graph, QuantiseErro
 }
 
 impl Quantiser<'_> {
+    /// Floats take the activation scale; integers and booleans are exact, at scale 0.
+    fn scale_for(&self, dtype: DType) -> u32 {
+        if dtype == DType::F32 {
+            self.scale
+        } else {
+            0
+        }
+    }
+
     fn is_const(&self, v: ValueId) -> bool {
         matches!(self.src.values[v].def, Def::Const(_))
     }
@@ -89,8 +98,14 @@ impl Quantiser<'_> {
         self.out.values[v].scale.unwrap_or(0)
     }
 
-    /// The constant `v` quantised at `scale` (one copy per scale used).
+    /// The constant `v` quantised at `scale` (one copy per scale used); integer and boolean
+    /// constants stay exact, at scale 0.
     fn constant(&mut self, v: ValueId, scale: u32) -> Result<ValueId, QuantiseError> {
+        let scale = if self.src.values[v].ty.dtype == DType::F32 {
+            scale
+        } else {
+            0
+        };
         if let Some(&id) = self.consts.get(&(v, scale)) {
             return Ok(id);
         }
@@ -119,7 +134,7 @@ impl Quantiser<'_> {
     fn weight_scale(&self, v: ValueId) -> u32 {
         let max = match self.src.const_data(v) {
             Some(Data::F32(d)) => d.iter().fold(0f32, |m, x| m.max(x.abs())),
-            _ => 0.0,
+            _ => return 0,
         };
         if max <= 0.0 || !max.is_finite() {
             return self.scale;
@@ -173,6 +188,7 @@ impl Quantiser<'_> {
     fn node(&mut self, node: &cairn_ir::Node) -> Result<(), QuantiseError> {
         let out = &self.src.values[node.output];
         let (name, ty) = (out.name.clone(), out.ty.clone());
+        let result_scale = self.scale_for(ty.dtype);
         let acc_name = format!("{name}.acc");
         let id = match &node.op {
             Op::MatMul | Op::Mul => {
@@ -193,19 +209,31 @@ impl Quantiser<'_> {
                     inputs.push(self.constant(bias, sum)?);
                 }
                 let acc = self.push(&node.name, node.op.clone(), inputs, &acc_name, ty, sum);
-                self.rescale(&node.name, acc, self.scale, &name)
+                self.rescale(&node.name, acc, result_scale, &name)
             }
-            // Operands brought to one scale: the finest of the runtime ones.
-            Op::Add | Op::Sub | Op::Max | Op::Min | Op::Select { .. } => {
-                let target = node
-                    .inputs
+            // Operands brought to one scale: the finest of the runtime ones. A comparison gives
+            // a boolean; Where's condition is one.
+            Op::Add
+            | Op::Sub
+            | Op::Max
+            | Op::Min
+            | Op::Select { .. }
+            | Op::Div
+            | Op::Compare { .. }
+            | Op::Where => {
+                let skip = usize::from(node.op == Op::Where);
+                let operands = &node.inputs[skip..];
+                let target = operands
                     .iter()
                     .filter(|&&v| !self.is_const(v))
                     .map(|&v| self.scale_of(self.runtime(v)))
                     .max()
-                    .unwrap_or(self.scale);
+                    .unwrap_or(self.scale_for(self.src.values[operands[0]].ty.dtype));
                 let mut inputs = Vec::new();
-                for (i, &v) in node.inputs.iter().enumerate() {
+                if skip == 1 {
+                    inputs.push(self.operand(node.inputs[0], 0)?);
+                }
+                for (i, &v) in operands.iter().enumerate() {
                     let v = self.operand(v, target)?;
                     let suffix = match (node.inputs.len(), i) {
                         (2, 0) => "lhs".to_string(),
@@ -214,7 +242,25 @@ impl Quantiser<'_> {
                     };
                     inputs.push(self.rescale(&node.name, v, target, &format!("{name}.{suffix}")));
                 }
-                self.push(&node.name, node.op.clone(), inputs, &name, ty, target)
+                let s = if matches!(node.op, Op::Compare { .. }) {
+                    0
+                } else {
+                    target
+                };
+                self.push(&node.name, node.op.clone(), inputs, &name, ty, s)
+            }
+            Op::Cast { to } => {
+                let a = self.operand(node.inputs[0], self.scale)?;
+                let from = self.out.values[a].ty.dtype;
+                let s = match (from, to) {
+                    (DType::F32, DType::F32) => self.scale_of(a),
+                    _ => self.scale_for(*to),
+                };
+                self.push(&node.name, node.op.clone(), vec![a], &name, ty, s)
+            }
+            Op::ArgMax { .. } => {
+                let a = self.operand(node.inputs[0], self.scale)?;
+                self.push(&node.name, node.op.clone(), vec![a], &name, ty, 0)
             }
             Op::Relu
             | Op::Neg

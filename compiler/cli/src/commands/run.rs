@@ -146,6 +146,13 @@ pub fn quantise_inputs(inputs: &[Vec<f32>], infos: &[TensorInfo]) -> Result<Vec<
                 .iter()
                 .enumerate()
                 .map(|(i, &x)| {
+                    if info.dtype != "f32" && x.fract() != 0.0 {
+                        bail!(
+                            "input '{}' is {}; element {i} ({x}) is not an integer",
+                            info.name,
+                            info.dtype
+                        );
+                    }
                     let q = quantise(x as f64, info.scale)
                         .map(|q| q as i128)
                         .filter(|q| (-bound..bound).contains(q));

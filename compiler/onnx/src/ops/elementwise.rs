@@ -1,7 +1,11 @@
-//! Element-wise ops: binary arithmetic with broadcasting, ReLU (tract's `max(x, 0)`), and the
-//! activations with a fixed-point approximation.
+//! Element-wise ops: binary arithmetic with broadcasting, comparisons and boolean logic, Where,
+//! Cast, ReLU (tract's `max(x, 0)`), and the activations with a fixed-point approximation.
+//!
+//! Booleans are 0 and 1, so their logic is arithmetic: And is a minimum, Or a maximum, Xor
+//! `|a - b|` and Not `1 - x`.
 
-use cairn_ir::{broadcast_shapes, Data, Op, TensorType, ValueId};
+use cairn_ir::{broadcast_shapes, CmpKind, DType, Data, Op, TensorType, ValueId};
+use tract_onnx::tract_core::ops::cast::Cast;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
@@ -12,6 +16,18 @@ use crate::lower::Ctx;
 pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> {
     if let Some(op) = node.op_as::<TypedBinOp>() {
         return binary(cx, node, op.0.name()).map(Some);
+    }
+    if node.op.name() == "Iff" {
+        let (c, a, b) = (cx.input(node, 0), cx.input(node, 1), cx.input(node, 2));
+        let shape = cx.out_shape(node);
+        return Ok(Some(cx.emit(node, "", Op::Where, vec![c, a, b], shape)));
+    }
+    if let Some(cast) = node.op_as::<Cast>() {
+        let to = crate::lower::dtype_of(cast.to)
+            .ok_or_else(|| format!("cast to {:?} is not supported", cast.to))?;
+        let x = cx.input(node, 0);
+        let shape = cx.out_shape(node);
+        return Ok(Some(cx.emit(node, "", Op::Cast { to }, vec![x], shape)));
     }
     if let Some(op) = node.op_as::<Softmax>() {
         if op.kind != SoftmaxKind::Softmax || op.quant_output_dt.is_some() {
@@ -37,6 +53,23 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
             "GeluExact" => return Ok(Some(gelu(cx, node))),
             "Neg" => Op::Neg,
             "Abs" => Op::Abs,
+            // 1 / x, a fixed-point division.
+            "Recip" => {
+                let x = cx.input(node, 0);
+                let shape = cx.shape_of(x).to_vec();
+                let one = cx.graph.add_const(
+                    &format!("{}.one", node.name),
+                    TensorType::f32(vec![]),
+                    Data::F32(vec![1.0]),
+                );
+                return Ok(Some(cx.emit(node, "", Op::Div, vec![one, x], shape)));
+            }
+            "Not" => {
+                let x = cx.input(node, 0);
+                let shape = cx.shape_of(x).to_vec();
+                let one = bool_one(cx, node);
+                return Ok(Some(cx.emit(node, "", Op::Sub, vec![one, x], shape)));
+            }
             "LeakyRelu" => match op
                 .0
                 .downcast_ref::<tract_onnx::tract_core::ops::nn::LeakyRelu>()
@@ -77,7 +110,7 @@ fn binary(cx: &mut Ctx, node: &TypedNode, name: &str) -> Result<ValueId, String>
         // Clip and ONNX Max/Min reach us as binary max/min.
         "Max" => Op::Max,
         "Min" => Op::Min,
-        // Division by a constant is a product by its reciprocal.
+        // Division of floats by a constant is a product by its reciprocal.
         "Div" => match cx.graph.const_data(b) {
             Some(Data::F32(d)) => {
                 let recip = d.iter().map(|x| 1.0 / x).collect();
@@ -87,11 +120,51 @@ fn binary(cx: &mut Ctx, node: &TypedNode, name: &str) -> Result<ValueId, String>
                         .add_const(&format!("{}.reciprocal", node.name), ty, Data::F32(recip));
                 return Ok(cx.emit(node, "", Op::Mul, vec![a, r], shape));
             }
-            _ => return Err("division by a runtime tensor is not supported yet".into()),
+            _ => Op::Div,
         },
+        // tract's flipped subtraction: b - a.
+        "SubF" => return Ok(cx.emit(node, "", Op::Sub, vec![b, a], shape)),
+        "Eq" => Op::Compare {
+            kind: CmpKind::Equal,
+        },
+        "LT" => Op::Compare {
+            kind: CmpKind::Less,
+        },
+        "LTE" => Op::Compare {
+            kind: CmpKind::LessOrEqual,
+        },
+        "GT" => Op::Compare {
+            kind: CmpKind::Greater,
+        },
+        "GTE" => Op::Compare {
+            kind: CmpKind::GreaterOrEqual,
+        },
+        "NE" => {
+            let eq = Op::Compare {
+                kind: CmpKind::Equal,
+            };
+            let e = cx.emit(node, "equal", eq, vec![a, b], shape.clone());
+            let one = bool_one(cx, node);
+            return Ok(cx.emit(node, "", Op::Sub, vec![one, e], shape));
+        }
+        "And" => Op::Min,
+        "Or" => Op::Max,
+        "Xor" => {
+            let d = cx.emit(node, "difference", Op::Sub, vec![a, b], shape.clone());
+            return Ok(cx.emit(node, "", Op::Abs, vec![d], shape));
+        }
         other => return Err(format!("binary {other} is not supported yet")),
     };
     Ok(cx.emit(node, "", op, vec![a, b], shape))
+}
+
+/// The boolean constant 1 (for Not and NE).
+fn bool_one(cx: &mut Ctx, node: &TypedNode) -> ValueId {
+    cx.graph.add_const(
+        &format!("{}.true", node.name),
+        TensorType::new(DType::Bool, vec![]),
+        Data::Int(vec![1]),
+    )
 }
 
 /// `0.5 · x · (1 + erf(x / √2))`.

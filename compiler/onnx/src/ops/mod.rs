@@ -18,15 +18,18 @@ use crate::lower::Ctx;
 pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "Abs",
     "Add",
+    "And",
+    "ArgMax",
     "AveragePool",
     "BatchNormalization",
     "Cast",
     "Clip",
     "Concat",
-    "Conv",
     "Constant",
     "ConstantOfShape",
+    "Conv",
     "Div",
+    "Equal",
     "Erf",
     "Expand",
     "Flatten",
@@ -34,14 +37,20 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "GatherElements",
     "Gemm",
     "GlobalAveragePool",
+    "Greater",
+    "GreaterOrEqual",
     "Identity",
     "LeakyRelu",
+    "Less",
+    "LessOrEqual",
     "MatMul",
     "Max",
     "MaxPool",
     "Min",
     "Mul",
     "Neg",
+    "Not",
+    "Or",
     "Pad",
     "ReduceMax",
     "ReduceMean",
@@ -59,6 +68,8 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "Tile",
     "Transpose",
     "Unsqueeze",
+    "Where",
+    "Xor",
 ];
 
 /// Lowers one non-constant node; `Err` carries the reason it cannot be.
@@ -112,7 +123,8 @@ impl Ctx {
         } else {
             format!("{}.{suffix}", node.name)
         };
+        let dtype = self.out_dtype(node);
         self.graph
-            .add_node(&node.name, op, inputs, &out, TensorType::f32(shape))
+            .add_node(&node.name, op, inputs, &out, TensorType::new(dtype, shape))
     }
 }

@@ -12,6 +12,20 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
     let Some(op) = node.op_as::<Reduce>() else {
         return Ok(None);
     };
+    if let Reducer::ArgMax(select_last) = op.reducer {
+        let [axis] = op.axes[..] else {
+            return Err("ArgMax over several axes".into());
+        };
+        let x = cx.input(node, 0);
+        let shape = cx.out_shape(node);
+        return Ok(Some(cx.emit(
+            node,
+            "",
+            Op::ArgMax { axis, select_last },
+            vec![x],
+            shape,
+        )));
+    }
     let kind = match op.reducer {
         Reducer::Sum => ReduceKind::Sum,
         Reducer::Max => ReduceKind::Max,
