@@ -281,3 +281,19 @@ pub fn trunc(x: felt252, s: u32) -> felt252 {
         m
     }
 }
+
+/// √x for `x` at scale 2^-s, at scale 2^-s, rounded to nearest (`cairn_ir::fixed::sqrt`);
+/// fails on a negative `x`.
+pub fn sqrt(x: felt252, s: u32) -> felt252 {
+    let v = signed(x);
+    assert(v >= 0, 'cairn: sqrt of a negative value');
+    let n: u128 = magnitude(v) * pow2(s);
+    let r: u128 = core::num::traits::Sqrt::sqrt(n).into();
+    // (r + 1/2)² = r² + r + 1/4: n rounds up exactly when n - r² > r.
+    let r = if n - r * r > r {
+        r + 1
+    } else {
+        r
+    };
+    check_act(r.into())
+}

@@ -338,3 +338,12 @@ fn argmax(x: Span<felt252>, outer: usize, len: usize, inner: usize, last: bool) 
     }
     out
 }
+
+/// √x of every element at scale 2^-s, rounded to nearest.
+pub fn sqrt_all(x: Span<felt252>, s: u32) -> Array<felt252> {
+    let mut out = array![];
+    for v in x {
+        out.append(fixed::sqrt(*v, s));
+    }
+    out
+}

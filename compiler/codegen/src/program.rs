@@ -529,7 +529,14 @@ pub(crate) fn generate(
                     };
                     step(StepKind::Softmax(s), vec![node.inputs[0]])
                 }
-                Op::Sigmoid | Op::Tanh | Op::Erf => {
+                Op::Sqrt => {
+                    b.need_const(node.inputs[0]);
+                    step(
+                        StepKind::MapWith("sqrt_all", scale(out) as i64),
+                        vec![node.inputs[0]],
+                    )
+                }
+                Op::Sigmoid | Op::Tanh | Op::Erf | Op::Exp => {
                     let (ident, pwl) = node.op.table().expect("table-driven op");
                     let view = b.pwl(ident, pwl, scale(node.inputs[0]), scale(out));
                     step(StepKind::Pwl(view), vec![node.inputs[0]])

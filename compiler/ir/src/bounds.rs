@@ -39,6 +39,8 @@ pub fn value_bits(g: &Graph) -> Vec<Option<u32>> {
             | Op::Sigmoid
             | Op::Tanh
             | Op::Erf
+            | Op::Exp
+            | Op::Sqrt
             | Op::Softmax { .. }
             | Op::Div => Some(ACT_BOUND_BITS),
             Op::Compare { .. } => Some(0),

@@ -165,6 +165,8 @@ pub fn eval_f32(g: &Graph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, EvalErr
             Op::Sigmoid => x.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect(),
             Op::Tanh => x.iter().map(|v| v.tanh()).collect(),
             Op::Erf => x.iter().map(|&v| libm::erff(v)).collect(),
+            Op::Exp => x.iter().map(|v| v.exp()).collect(),
+            Op::Sqrt => x.iter().map(|v| v.sqrt()).collect(),
             Op::LeakyRelu { alpha } => x
                 .iter()
                 .map(|&v| if v >= 0.0 { v } else { alpha * v })
@@ -232,7 +234,15 @@ pub fn eval_fixed(g: &Graph, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, Eva
                     })
                 });
             }
-            Op::Sigmoid | Op::Tanh | Op::Erf => node.op.table().expect("table-driven op").1,
+            Op::Sqrt => {
+                return x
+                    .iter()
+                    .map(|&v| fixed::sqrt(v, s_in).map_err(range))
+                    .collect()
+            }
+            Op::Sigmoid | Op::Tanh | Op::Erf | Op::Exp => {
+                node.op.table().expect("table-driven op").1
+            }
             Op::Rescale { shift } => {
                 return x
                     .iter()
@@ -393,6 +403,8 @@ fn run<T: Domain>(
             Op::Sigmoid
             | Op::Tanh
             | Op::Erf
+            | Op::Exp
+            | Op::Sqrt
             | Op::Softmax { .. }
             | Op::Rescale { .. }
             | Op::LeakyRelu { .. }

@@ -78,6 +78,21 @@ pub fn div(a: i128, b: i128, s: u32) -> Result<i128, RangeError> {
     Ok(if (a < 0) != (b < 0) { -q } else { q })
 }
 
+/// √x for `x` at scale `s`, at scale `s`, rounded to nearest: `round(√(x · 2^s))`; mirrors
+/// `cairn_runtime::fixed::sqrt`. Fails on a negative `x` or where `x · 2^s` leaves 128 bits.
+pub fn sqrt(x: i128, s: u32) -> Result<i128, RangeError> {
+    let err = RangeError { value: x, shift: s as i32 };
+    if x < 0 {
+        return Err(err);
+    }
+    let n = (x as u128).checked_mul(1u128 << s).ok_or(err.clone())?;
+    let r = n.isqrt();
+    // (r + 1/2)² = r² + r + 1/4: n rounds up exactly when n - r² > r.
+    let r = if n - r * r > r { r + 1 } else { r };
+    let r = r as i128;
+    in_act_range(r).then_some(r).ok_or(err)
+}
+
 /// Fractional bits of LeakyRelu's slope.
 pub const ALPHA_SCALE: u32 = 16;
 
@@ -151,6 +166,12 @@ impl Pwl {
     /// exp on [-16, 0]: softmax evaluates it on max-subtracted (non-positive) values only.
     pub fn exp() -> Pwl {
         Pwl::build("exp", f64::exp, -16, 0, 6)
+    }
+
+    /// exp on [-16, 23], for Exp: beyond 23 a result at scale 16 leaves the activation range
+    /// (the range check fails); below -16 it is within 2^-23 of 0.
+    pub fn exp_full() -> Pwl {
+        Pwl::build("exp", f64::exp, -16, 23, 6)
     }
 
     /// `-lo · 2^s_in`: added to an input at scale `s_in` to index the table.

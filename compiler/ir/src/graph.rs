@@ -115,6 +115,11 @@ pub enum Op {
     Sigmoid,
     Tanh,
     Erf,
+    /// e^x, from a table on [-16, 23] (beyond 23 the result leaves the activation range at the
+    /// default scale, and the range check fails).
+    Exp,
+    /// √x at the operand's scale, rounded to nearest; a negative operand fails.
+    Sqrt,
     /// Softmax over contiguous `axes` (one for opset 13+; the trailing ones for older opsets).
     Softmax {
         axes: Vec<usize>,
@@ -177,6 +182,7 @@ impl Op {
             Op::Sigmoid => Some(("SIGMOID", Pwl::sigmoid())),
             Op::Tanh => Some(("TANH", Pwl::tanh())),
             Op::Erf => Some(("ERF", Pwl::erf())),
+            Op::Exp => Some(("EXP_FULL", Pwl::exp_full())),
             Op::Softmax { .. } => Some(("EXP", Pwl::exp())),
             _ => None,
         }
@@ -197,6 +203,8 @@ impl Op {
             Op::Sigmoid => "sigmoid",
             Op::Tanh => "tanh",
             Op::Erf => "erf",
+            Op::Exp => "exp",
+            Op::Sqrt => "sqrt",
             Op::Softmax { .. } => "softmax",
             Op::Reduce {
                 kind: ReduceKind::Sum,

@@ -177,6 +177,8 @@ fn check_node(g: &Graph, node: &Node) -> Result<(), String> {
         | Op::Sigmoid
         | Op::Tanh
         | Op::Erf
+        | Op::Exp
+        | Op::Sqrt
         | Op::Rescale { .. } => expect_shape(ty(0).shape.clone())?,
         Op::Select { indices } => {
             let n = (0..node.inputs.len()).map(|i| ty(i).len()).sum::<usize>() as i64;
@@ -267,6 +269,8 @@ fn check_dtypes(node: &Node, ty: &dyn Fn(usize) -> DType, out: DType) -> Result<
         | Op::Sigmoid
         | Op::Tanh
         | Op::Erf
+        | Op::Exp
+        | Op::Sqrt
         | Op::Softmax { .. }
         | Op::Rescale { .. } => {
             (0..n).try_for_each(|i| expect(i, DType::F32))?;
@@ -340,8 +344,9 @@ fn check_scales(g: &Graph, node: &Node) -> Result<(), String> {
         | Op::LeakyRelu { .. }
         | Op::Reduce { .. }
         | Op::Reshape
+        | Op::Sqrt
         | Op::Transpose { .. } => a,
-        Op::Sigmoid | Op::Tanh | Op::Erf | Op::Softmax { .. } => {
+        Op::Sigmoid | Op::Tanh | Op::Erf | Op::Exp | Op::Softmax { .. } => {
             let (_, pwl) = node.op.table().expect("table-driven op");
             if a < pwl.grid_bits {
                 return Err(format!(

@@ -268,12 +268,13 @@ impl Quantiser<'_> {
             | Op::LeakyRelu { .. }
             | Op::Reduce { .. }
             | Op::Reshape
+            | Op::Sqrt
             | Op::Transpose { .. } => {
                 let a = self.operand(node.inputs[0], self.scale)?;
                 let s = self.scale_of(a);
                 self.push(&node.name, node.op.clone(), vec![a], &name, ty, s)
             }
-            Op::Sigmoid | Op::Tanh | Op::Erf | Op::Softmax { .. } => {
+            Op::Sigmoid | Op::Tanh | Op::Erf | Op::Exp | Op::Softmax { .. } => {
                 let grid = node.op.table().map(|(_, t)| t.grid_bits).unwrap_or(0);
                 let a = self.operand(node.inputs[0], self.scale)?;
                 let s = self.scale_of(a).max(grid);

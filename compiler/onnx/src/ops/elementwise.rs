@@ -49,6 +49,28 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
             "Sigmoid" => Op::Sigmoid,
             "Tanh" => Op::Tanh,
             "Erf" => Op::Erf,
+            "Exp" => Op::Exp,
+            "Sqrt" => Op::Sqrt,
+            "Square" => {
+                let x = cx.input(node, 0);
+                let shape = cx.shape_of(x).to_vec();
+                return Ok(Some(cx.emit(node, "", Op::Mul, vec![x, x], shape)));
+            }
+            "Rsqrt" => {
+                let x = cx.input(node, 0);
+                let shape = cx.shape_of(x).to_vec();
+                let root = cx.emit(node, "sqrt", Op::Sqrt, vec![x], shape.clone());
+                let one = f32_scalar(cx, node, "one", 1.0);
+                return Ok(Some(cx.emit(node, "", Op::Div, vec![one, root], shape)));
+            }
+            "PowConst" => {
+                let e = op
+                    .0
+                    .downcast_ref::<tract_onnx::tract_core::ops::math::PowConst>()
+                    .map(|p| p.exponent)
+                    .ok_or("Pow without its exponent")?;
+                return pow_const(cx, node, e).map(Some);
+            }
             // tract fuses erf-GELU into one op; Cairn computes it from its parts.
             "GeluExact" => return Ok(Some(gelu(cx, node))),
             "Neg" => Op::Neg,
@@ -57,11 +79,7 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
             "Recip" => {
                 let x = cx.input(node, 0);
                 let shape = cx.shape_of(x).to_vec();
-                let one = cx.graph.add_const(
-                    &format!("{}.one", node.name),
-                    TensorType::f32(vec![]),
-                    Data::F32(vec![1.0]),
-                );
+                let one = f32_scalar(cx, node, "one", 1.0);
                 return Ok(Some(cx.emit(node, "", Op::Div, vec![one, x], shape)));
             }
             "Not" => {
@@ -156,6 +174,66 @@ fn binary(cx: &mut Ctx, node: &TypedNode, name: &str) -> Result<ValueId, String>
         other => return Err(format!("binary {other} is not supported yet")),
     };
     Ok(cx.emit(node, "", op, vec![a, b], shape))
+}
+
+fn f32_scalar(cx: &mut Ctx, node: &TypedNode, suffix: &str, v: f32) -> ValueId {
+    cx.graph.add_const(
+        &format!("{}.{suffix}", node.name),
+        TensorType::f32(vec![]),
+        Data::F32(vec![v]),
+    )
+}
+
+/// `x^e` for a constant exponent: products for integers (a reciprocal for negative ones), √
+/// for halves. Other exponents need a logarithm, which Cairn does not have yet.
+fn pow_const(cx: &mut Ctx, node: &TypedNode, e: f32) -> Result<ValueId, String> {
+    let x = cx.input(node, 0);
+    let shape = cx.shape_of(x).to_vec();
+    let (base, n) = if e.fract() == 0.0 {
+        (x, e.abs() as u32)
+    } else if (e * 2.0).fract() == 0.0 {
+        let root = cx.emit(node, "sqrt", Op::Sqrt, vec![x], shape.clone());
+        (root, (e.abs() * 2.0) as u32)
+    } else {
+        return Err(format!(
+            "Pow with exponent {e} needs a logarithm; only integer and half-integer exponents are supported so far"
+        ));
+    };
+    if n > 16 {
+        return Err(format!("Pow with exponent {e}: exponents above 16 are not supported"));
+    }
+    // Square-and-multiply on the base.
+    let mut acc: Option<ValueId> = None;
+    let mut square = base;
+    let mut k = n;
+    let mut step = 0;
+    while k > 0 {
+        if k & 1 == 1 {
+            acc = Some(match acc {
+                None => square,
+                Some(a) => {
+                    step += 1;
+                    cx.emit(node, &format!("p{step}"), Op::Mul, vec![a, square], shape.clone())
+                }
+            });
+        }
+        k >>= 1;
+        if k > 0 {
+            step += 1;
+            square = cx.emit(node, &format!("p{step}"), Op::Mul, vec![square, square], shape.clone());
+        }
+    }
+    let positive = match acc {
+        Some(a) => a,
+        None => f32_scalar(cx, node, "one", 1.0),
+    };
+    let out = if e < 0.0 {
+        let one = f32_scalar(cx, node, "one", 1.0);
+        cx.emit(node, "", Op::Div, vec![one, positive], shape)
+    } else {
+        cx.emit(node, "", Op::Reshape, vec![positive], shape)
+    };
+    Ok(out)
 }
 
 /// The boolean constant 1 (for Not and NE).
