@@ -10,6 +10,7 @@
 mod bind;
 mod lower;
 mod ops;
+mod trees;
 
 use std::path::{Path, PathBuf};
 
@@ -98,7 +99,8 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Model, OnnxError> {
         path: path.to_path_buf(),
         message: format!("{e:#}"),
     };
-    let onnx = tract_onnx::onnx();
+    let mut onnx = tract_onnx::onnx();
+    trees::register(&mut onnx);
     let mut proto = onnx.proto_model_for_path(path).map_err(parse_err)?;
     bind::bind(&mut proto, &opts.binds).map_err(OnnxError::Bind)?;
     if let Some(s) = bind::shape_operands(&proto).into_iter().next() {
@@ -114,9 +116,10 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Model, OnnxError> {
         .graph
         .iter()
         .flat_map(|g| g.node.iter())
-        .filter(|n| {
-            !ops::SUPPORTED_ONNX_OPS.contains(&n.op_type.as_str())
-                || !matches!(n.domain.as_str(), "" | "ai.onnx")
+        .filter(|n| match n.domain.as_str() {
+            "" | "ai.onnx" => !ops::SUPPORTED_ONNX_OPS.contains(&n.op_type.as_str()),
+            "ai.onnx.ml" => !ops::SUPPORTED_ML_OPS.contains(&n.op_type.as_str()),
+            _ => true,
         })
         .map(|n| {
             let name = if n.name.is_empty() {

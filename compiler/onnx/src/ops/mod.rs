@@ -4,6 +4,7 @@
 mod cnn;
 mod elementwise;
 mod linalg;
+mod ml;
 mod movement;
 mod reduce;
 mod shape;
@@ -79,6 +80,15 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "Xor",
 ];
 
+/// ONNX op types of the `ai.onnx.ml` domain (what scikit-learn exports) the lowering handles.
+pub const SUPPORTED_ML_OPS: &[&str] = &[
+    "LinearClassifier",
+    "LinearRegressor",
+    "Normalizer",
+    "TreeEnsembleClassifier",
+    "TreeEnsembleRegressor",
+];
+
 /// Lowers one non-constant node; `Err` carries the reason it cannot be.
 pub fn lower_node(cx: &mut Ctx, node: &TypedNode) -> Result<ValueId, String> {
     if let Some(v) = linalg::lower(cx, node)? {
@@ -91,6 +101,9 @@ pub fn lower_node(cx: &mut Ctx, node: &TypedNode) -> Result<ValueId, String> {
         return Ok(v);
     }
     if let Some(v) = reduce::lower(cx, node)? {
+        return Ok(v);
+    }
+    if let Some(v) = ml::lower(cx, node)? {
         return Ok(v);
     }
     if let Some(v) = movement::lower(cx, node)? {
