@@ -26,7 +26,7 @@ ZOO = os.path.join(ROOT, "tests", "zoo")
 ENTRIES = []
 
 
-def write_io(path, inputs, small):
+def write_io(path, inputs, small, classifier):
     sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     feeds = {}
     for i in sess.get_inputs():
@@ -44,6 +44,8 @@ def write_io(path, inputs, small):
     ENTRIES.append({
         "name": os.path.basename(base),
         "small": small,
+        # Classifiers: the winning class must be the reference's.
+        "classifier": classifier,
         "opset": max(o.version for o in m.opset_import if o.domain in ("", "ai.onnx")),
         "domains": sorted({o.domain or "ai.onnx" for o in m.opset_import}),
         "ops": sorted({n.op_type for n in m.graph.node}),
@@ -64,14 +66,14 @@ def torch_models():
             opt.step()
         return model.eval()
 
-    def export(model, example, name, small, unfused=False):
+    def export(model, example, name, small, unfused=False, classifier=False):
         # `unfused`: keep BatchNormalization nodes (the exporters fold them into convolutions).
         path = os.path.join(ZOO, name + ".onnx")
         training = torch.onnx.TrainingMode.PRESERVE if unfused else torch.onnx.TrainingMode.EVAL
         torch.onnx.export(model, (example,), path, input_names=["input"], output_names=["output"],
                           opset_version=17, dynamo=False, training=training)
         onnx.checker.check_model(onnx.load(path))
-        write_io(path, {"input": example.detach().numpy()}, small)
+        write_io(path, {"input": example.detach().numpy()}, small, classifier)
         try:
             import onnxscript  # noqa: F401  (the dynamo exporter needs it)
         except ImportError:
@@ -86,14 +88,14 @@ def torch_models():
         program.save(path)
         m = onnx.load(path)
         onnx.checker.check_model(m)
-        write_io(path, {"input": example.detach().numpy()}, small)
+        write_io(path, {"input": example.detach().numpy()}, small, classifier)
 
     # MLP classifier: 16 -> 32 -> 32 -> 4.
     x = torch.randn(512, 16)
     y = (x[:, :4].argmax(dim=1))
     mlp = train(nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 4)),
                 x, y, nn.CrossEntropyLoss())
-    export(mlp, torch.randn(1, 16), "mlp", True)
+    export(mlp, torch.randn(1, 16), "mlp", True, classifier=True)
 
     # LeNet-style CNN on a 1x12x12 image: conv-relu-pool, conv-relu-pool, two dense layers.
     class LeNet(nn.Module):
@@ -109,7 +111,8 @@ def torch_models():
 
     x = torch.randn(128, 1, 12, 12)
     y = (x.mean(dim=(1, 2, 3)) > 0).long() + (x[:, :, :6].mean(dim=(1, 2, 3)) > 0).long()
-    export(train(LeNet(), x, y, nn.CrossEntropyLoss(), steps=60), torch.randn(1, 1, 12, 12), "lenet", False)
+    export(train(LeNet(), x, y, nn.CrossEntropyLoss(), steps=60), torch.randn(1, 1, 12, 12), "lenet", False,
+           classifier=True)
 
     # Conv1d over a 2-channel sequence of 16: conv-relu-avgpool, dense.
     class Conv1dNet(nn.Module):
@@ -166,7 +169,7 @@ def torch_models():
 
     x = torch.randn(64, 1, 8, 8)
     res = train(Residual(), x, (x.mean(dim=(1, 2, 3)) > 0).long(), nn.CrossEntropyLoss(), steps=60)
-    export(res, torch.randn(1, 1, 8, 8), "residual_cnn", False, unfused=True)
+    export(res, torch.randn(1, 1, 8, 8), "residual_cnn", False, unfused=True, classifier=True)
 
 
 def sklearn_models():
@@ -186,7 +189,7 @@ def sklearn_models():
                       target_opset={"": 17, "ai.onnx.ml": 3})
         path = os.path.join(ZOO, name + ".onnx")
         onnx.save(onx, path)
-        write_io(path, {onx.graph.input[0].name: probe}, small)
+        write_io(path, {onx.graph.input[0].name: probe}, small, hasattr(model, "classes_"))
 
     save(LogisticRegression(max_iter=500).fit(x, y3), "logistic_regression", True)
     save(LinearSVC().fit(x, y3), "linear_svm", True)
