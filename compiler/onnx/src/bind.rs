@@ -10,6 +10,9 @@ use tract_onnx::pb::{tensor_proto::DataType, type_proto, ModelProto, TensorProto
 /// `(op type, operand positions)`: the operands the ONNX spec (opsets 13–18) makes shape
 /// operands, that is, values that decide an output's shape or an axis rather than its data.
 const SHAPE_OPERANDS: &[(&str, &[usize])] = &[
+    // tract folds BatchNormalization into a product and a sum, so its parameters must be
+    // constants (they are initializers in every exported model).
+    ("BatchNormalization", &[1, 2, 3, 4]),
     ("ConstantOfShape", &[0]),
     ("Expand", &[1]),
     ("OneHot", &[1]),

@@ -217,7 +217,8 @@ fn constant(name: &str, t: &Tensor) -> Result<(TensorType, Data), String> {
             .copied()
             .collect();
         Ok((TensorType::f32(shape), Data::F32(v)))
-    } else if dt.is_integer() || dt == bool::datum_type() {
+    } else if dt.is_integer() || dt == bool::datum_type() || dt == TDim::datum_type() {
+        // TDim: a shape tract computed (Shape of an input), concrete once shapes are.
         let t = t.cast_to::<i64>().map_err(|e| format!("{name}: {e}"))?;
         let v: Vec<i64> = t
             .to_plain_array_view::<i64>()

@@ -56,8 +56,13 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
         Reducer::Min => ReduceKind::Min,
         other => return Err(format!("reduction {other:?} is not supported yet")),
     };
-    let axes = super::contiguous_axes(&op.axes, "a reduction")?;
     let x = cx.input(node, 0);
+    if op.axes.is_empty() {
+        // ReduceX with empty axes and noop_with_empty_axes: the identity.
+        let shape = cx.out_shape(node);
+        return Ok(Some(cx.emit(node, "", Op::Reshape, vec![x], shape)));
+    }
+    let axes = super::contiguous_axes(&op.axes, "a reduction")?;
     let shape = cx.out_shape(node);
     Ok(Some(cx.emit(
         node,
