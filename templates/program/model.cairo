@@ -19,9 +19,25 @@ pub const INPUT_LEN: usize = {{ input_len }};
 /// Length of the flattened outputs.
 pub const OUTPUT_LEN: usize = {{ output_len }};
 {%- for c in consts %}
+{%- if c.chunks().len() == 1 %}
 
 /// {{ c.comment }}
 const {{ c.name }}: [{{ c.elem }}; {{ c.values.len() }}] = [{{ c.values|join(", ") }}];
+{%- else %}
+
+/// {{ c.comment }}: {{ c.values.len() }} values in {{ c.chunks().len() }} arrays (a fixed-size array
+/// holds at most 32,767), joined when used.
+fn {{ c.name|lower }}() -> Span<{{ c.elem }}> {
+    let mut all = array![];
+{%- for chunk in c.chunks() %}
+    all.append_span({{ c.name }}_{{ loop.index0 }}.span());
+{%- endfor %}
+    all.span()
+}
+{%- for chunk in c.chunks() %}
+const {{ c.name }}_{{ loop.index0 }}: [{{ c.elem }}; {{ chunk.len() }}] = [{{ chunk|join(", ") }}];
+{%- endfor %}
+{%- endif %}
 {%- endfor %}
 {%- if single_stage %}
 
@@ -64,9 +80,9 @@ pub fn {{ st.name }}(live: Span<felt252>) -> Array<felt252> {
 {%- when StepKind::MapWith with (func, param) %}
     let v{{ s.out }} = tensor::{{ func }}(v{{ s.args[0] }}, {{ param }}).span();
 {%- when StepKind::Gather with (indices) %}
-    let v{{ s.out }} = tensor::gather(v{{ s.args[0] }}, {{ indices }}.span()).span();
+    let v{{ s.out }} = tensor::gather(v{{ s.args[0] }}, {{ indices }}).span();
 {%- when StepKind::GatherOrZero with (indices) %}
-    let v{{ s.out }} = tensor::gather_or_zero(v{{ s.args[0] }}, {{ indices }}.span()).span();
+    let v{{ s.out }} = tensor::gather_or_zero(v{{ s.args[0] }}, {{ indices }}).span();
 {%- when StepKind::Concat %}
     let mut c{{ s.out }} = array![];
 {%- for a in s.args %}
@@ -74,7 +90,7 @@ pub fn {{ st.name }}(live: Span<felt252>) -> Array<felt252> {
 {%- endfor %}
     let v{{ s.out }} = c{{ s.out }}.span();
 {%- when StepKind::Const with (name) %}
-    let v{{ s.out }} = {{ name }}.span();
+    let v{{ s.out }} = {{ name }};
 {%- when StepKind::Map with (func) %}
     let v{{ s.out }} = tensor::{{ func }}(v{{ s.args[0] }}).span();
 {%- when StepKind::LeakyRelu with (alpha) %}

@@ -26,6 +26,25 @@ pub(crate) struct ConstView {
     values: Vec<String>,
 }
 
+/// The most values in one Cairo fixed-size array: the compiler sizes types in an `i16`.
+const MAX_FIXED_ARRAY: usize = 32_000;
+
+impl ConstView {
+    /// The values in fixed-size arrays the compiler accepts (one unless the table is large).
+    fn chunks(&self) -> Vec<&[String]> {
+        self.values.chunks(MAX_FIXED_ARRAY).collect()
+    }
+
+    /// The Cairo expression of the constant as a span: a large table is joined at run time.
+    fn span(name: &str, len: usize) -> String {
+        if len > MAX_FIXED_ARRAY {
+            format!("{}()", name.to_lowercase())
+        } else {
+            format!("{name}.span()")
+        }
+    }
+}
+
 pub(crate) struct PwlView {
     table: &'static str,
     offset: String,
@@ -253,11 +272,11 @@ impl Builder<'_> {
             comment: format!("constant {}", comment(&val.name)),
             out: v,
             args: vec![],
-            kind: StepKind::Const(name),
+            kind: StepKind::Const(ConstView::span(&name, data.len())),
         });
     }
 
-    /// A `u32` constant `G{id}` holding gather indices; returns its name.
+    /// A `u32` constant `G{id}` holding gather indices; returns its span expression.
     fn index_const(&mut self, id: ValueId, indices: &[usize], why: &str) -> String {
         let name = format!("G{id}");
         // `forward` and a stage may both need it: declared once.
@@ -269,7 +288,7 @@ impl Builder<'_> {
                 values: indices.iter().map(|i| i.to_string()).collect(),
             });
         }
-        name
+        ConstView::span(&name, indices.len())
     }
 
     /// `v` gathered by an index map into a fresh value id (past the graph's own ids).
