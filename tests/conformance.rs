@@ -224,7 +224,9 @@ fn onnx_backend_node_tests() {
                     break;
                 };
                 if only.is_none() && !fix && !expected_pass && manifest.contains_key(name) {
-                    done.lock().unwrap().push((name.clone(), manifest[name].clone(), false));
+                    done.lock()
+                        .unwrap()
+                        .push((name.clone(), manifest[name].clone(), false));
                     continue;
                 }
                 let result = std::panic::catch_unwind(|| run_case(case))
@@ -232,7 +234,9 @@ fn onnx_backend_node_tests() {
                 if only.is_some() {
                     eprintln!("{name}: {}", result.as_ref().err().map_or("pass", |e| e));
                 }
-                done.lock().unwrap().push((name.clone(), result.err(), true));
+                done.lock()
+                    .unwrap()
+                    .push((name.clone(), result.err(), true));
             });
         }
     });

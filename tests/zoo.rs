@@ -67,7 +67,8 @@ fn check(name: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join(name);
     let input_path = zoo.join(format!("{name}.input.json"));
-    let input: Value = serde_json::from_str(&std::fs::read_to_string(&input_path).unwrap()).unwrap();
+    let input: Value =
+        serde_json::from_str(&std::fs::read_to_string(&input_path).unwrap()).unwrap();
     // Exporters leave the batch dimension symbolic: it is the input's.
     let mut args = compile_args(&zoo.join(format!("{name}.onnx")), &dir);
     args.load.input_shapes = input
@@ -143,7 +144,11 @@ fn check(name: &str) {
 #[test]
 fn small_zoo_models_match_onnxruntime_and_prove() {
     let names = entries(true);
-    assert!(names.len() >= 10, "the zoo lists {} small models", names.len());
+    assert!(
+        names.len() >= 10,
+        "the zoo lists {} small models",
+        names.len()
+    );
     for name in names {
         check(&name);
     }

@@ -519,10 +519,8 @@ pub(crate) fn generate(
                 }
                 Op::ArgMax { axis, select_last } => {
                     b.need_const(node.inputs[0]);
-                    let (outer, len, inner) = cairn_ir::eval::axes_layout(
-                        &g.values[node.inputs[0]].ty.shape,
-                        &[*axis],
-                    );
+                    let (outer, len, inner) =
+                        cairn_ir::eval::axes_layout(&g.values[node.inputs[0]].ty.shape, &[*axis]);
                     let func = if *select_last {
                         "argmax_last"
                     } else {

@@ -52,11 +52,7 @@ pub fn value_bits(g: &Graph) -> Vec<Option<u32>> {
                 _ => a,
             },
             Op::ArgMax { axis, .. } => Some(bits_of(g.values[n.inputs[0]].ty.shape[*axis] as u128)),
-            Op::Relu
-            | Op::Neg
-            | Op::Abs
-            | Op::Reshape
-            | Op::Transpose { .. } => a,
+            Op::Relu | Op::Neg | Op::Abs | Op::Reshape | Op::Transpose { .. } => a,
             Op::Select { .. } => n
                 .inputs
                 .iter()

@@ -229,9 +229,9 @@ pub fn eval_fixed(g: &Graph, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, Eva
                     } else {
                         fixed::div(a, b, s_in).map_err(range)?
                     };
-                    fixed::in_act_range(q).then_some(q).ok_or_else(|| {
-                        range(fixed::RangeError { value: q, shift: 0 })
-                    })
+                    fixed::in_act_range(q)
+                        .then_some(q)
+                        .ok_or_else(|| range(fixed::RangeError { value: q, shift: 0 }))
                 });
             }
             Op::Sqrt => {
@@ -329,11 +329,9 @@ fn run<T: Domain>(
                     .map(|(&i, &j)| f(arg(0)[i], arg(1)[j]))
                     .collect()
             }
-            Op::Compare { kind } => {
-                zip_broadcast(g, node, &[arg(0), arg(1)], |a, b| {
-                    Ok::<_, EvalError>(T::from_bool(kind.holds(a, b)))
-                })?
-            }
+            Op::Compare { kind } => zip_broadcast(g, node, &[arg(0), arg(1)], |a, b| {
+                Ok::<_, EvalError>(T::from_bool(kind.holds(a, b)))
+            })?,
             Op::Where => {
                 let ic = broadcast_index_map(shape(0), out_shape);
                 let ia = broadcast_index_map(shape(1), out_shape);
@@ -391,13 +389,7 @@ fn run<T: Domain>(
                     .collect();
                 indices
                     .iter()
-                    .map(|&i| {
-                        if i < 0 {
-                            T::default()
-                        } else {
-                            all[i as usize]
-                        }
-                    })
+                    .map(|&i| if i < 0 { T::default() } else { all[i as usize] })
                     .collect()
             }
             Op::Sigmoid

@@ -65,7 +65,10 @@ fn check_window(x: i128, k: u32) -> Option<i128> {
 /// `a / b` for two values at scale `s`, at scale `s`, rounded half away from zero; mirrors
 /// `cairn_runtime::fixed::div`. `b` must not be 0; fails where `|a| · 2^s` leaves 128 bits.
 pub fn div(a: i128, b: i128, s: u32) -> Result<i128, RangeError> {
-    let err = RangeError { value: a, shift: s as i32 };
+    let err = RangeError {
+        value: a,
+        shift: s as i32,
+    };
     let n = a
         .unsigned_abs()
         .checked_mul(1u128 << s)
@@ -81,7 +84,10 @@ pub fn div(a: i128, b: i128, s: u32) -> Result<i128, RangeError> {
 /// √x for `x` at scale `s`, at scale `s`, rounded to nearest: `round(√(x · 2^s))`; mirrors
 /// `cairn_runtime::fixed::sqrt`. Fails on a negative `x` or where `x · 2^s` leaves 128 bits.
 pub fn sqrt(x: i128, s: u32) -> Result<i128, RangeError> {
-    let err = RangeError { value: x, shift: s as i32 };
+    let err = RangeError {
+        value: x,
+        shift: s as i32,
+    };
     if x < 0 {
         return Err(err);
     }

@@ -104,9 +104,9 @@ pub fn bind(proto: &mut ModelProto, binds: &[(String, Vec<f64>)]) -> Result<(), 
                 s.dim
                     .iter()
                     .map(|d| match d.value {
-                        Some(tract_onnx::pb::tensor_shape_proto::dimension::Value::DimValue(
-                            v,
-                        )) => Some(v),
+                        Some(tract_onnx::pb::tensor_shape_proto::dimension::Value::DimValue(v)) => {
+                            Some(v)
+                        }
                         _ => None,
                     })
                     .collect()
@@ -157,7 +157,11 @@ pub fn bind(proto: &mut ModelProto, binds: &[(String, Vec<f64>)]) -> Result<(), 
             Ok(DataType::Uint32 | DataType::Uint64) => {
                 tensor.uint64_data = integral()?.into_iter().map(|v| v as u64).collect();
             }
-            other => return Err(format!("--bind {name}: cannot bind an input of type {other:?}")),
+            other => {
+                return Err(format!(
+                    "--bind {name}: cannot bind an input of type {other:?}"
+                ))
+            }
         }
         g.initializer.push(tensor);
     }

@@ -72,7 +72,8 @@ fn floats(node: &NodeProto, name: &str) -> TractResult<Option<Vec<f32>>> {
     if let Some(v) = node.get_attr_opt_vec::<f32>(name)? {
         return Ok(Some(v));
     }
-    let Some(t) = node.get_attr_opt::<&tract_onnx::pb::TensorProto>(&format!("{name}_as_tensor"))?
+    let Some(t) =
+        node.get_attr_opt::<&tract_onnx::pb::TensorProto>(&format!("{name}_as_tensor"))?
     else {
         return Ok(None);
     };
@@ -144,13 +145,19 @@ fn parse(node: &NodeProto, classifier: bool) -> TractResult<(Box<dyn InferenceOp
         Some(l) => l.len(),
         None => node.get_attr::<i64>("n_targets")? as usize,
     };
-    let post = match node.get_attr_opt::<&str>("post_transform")?.unwrap_or("NONE") {
+    let post = match node
+        .get_attr_opt::<&str>("post_transform")?
+        .unwrap_or("NONE")
+    {
         "NONE" => Post::None,
         "LOGISTIC" => Post::Logistic,
         "SOFTMAX" => Post::Softmax,
         other => bail!("post_transform {other} is not supported (NONE, LOGISTIC, SOFTMAX are)"),
     };
-    let average = match node.get_attr_opt::<&str>("aggregate_function")?.unwrap_or("SUM") {
+    let average = match node
+        .get_attr_opt::<&str>("aggregate_function")?
+        .unwrap_or("SUM")
+    {
         "SUM" => false,
         "AVERAGE" => true,
         other => bail!("aggregate_function {other} is not supported (SUM and AVERAGE are)"),
@@ -161,7 +168,8 @@ fn parse(node: &NodeProto, classifier: bool) -> TractResult<(Box<dyn InferenceOp
     let is_leaf = |i: usize| modes[i] == "LEAF";
     let branches: Vec<usize> = (0..n).filter(|&i| !is_leaf(i)).collect();
     let leaves: Vec<usize> = (0..n).filter(|&i| is_leaf(i)).collect();
-    let branch_ix: HashMap<usize, usize> = branches.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+    let branch_ix: HashMap<usize, usize> =
+        branches.iter().enumerate().map(|(k, &i)| (i, k)).collect();
     let leaf_ix: HashMap<usize, usize> = leaves.iter().enumerate().map(|(l, &i)| (i, l)).collect();
     let (k, l) = (branches.len(), leaves.len());
     if k == 0 {
@@ -223,10 +231,8 @@ fn parse(node: &NodeProto, classifier: bool) -> TractResult<(Box<dyn InferenceOp
     }
     let mut base = floats(node, "base_values")?.unwrap_or_else(|| vec![0.0; outputs]);
     // Binary classifiers with the weights of one class only (onnxruntime's binary case).
-    let binary = (classifier
-        && outputs == 2
-        && leaf_ids.iter().all(|&c| c == leaf_ids[0]))
-    .then(|| leaf_weights.iter().all(|&w| w >= 0.0));
+    let binary = (classifier && outputs == 2 && leaf_ids.iter().all(|&c| c == leaf_ids[0]))
+        .then(|| leaf_weights.iter().all(|&w| w >= 0.0));
     if binary.is_some() {
         // Score the positive class alone, with the one base value given.
         let c = leaf_ids[0] as usize;
@@ -247,13 +253,20 @@ fn parse(node: &NodeProto, classifier: bool) -> TractResult<(Box<dyn InferenceOp
         ("BRANCH_EQ", 4),
         ("BRANCH_NEQ", 5),
     ] {
-        let uses: Vec<f32> = branches.iter().map(|&i| (modes[i] == mode) as u8 as f32).collect();
+        let uses: Vec<f32> = branches
+            .iter()
+            .map(|&i| (modes[i] == mode) as u8 as f32)
+            .collect();
         if uses.iter().all(|&u| u == 0.0) {
             continue;
         }
         let thresholds: Vec<f32> = branches.iter().map(|&i| values[i]).collect();
         let mask = (uses.iter().any(|&u| u == 0.0)).then(|| {
-            Arc::new(tensor1(&uses).into_shape(&[1, k]).expect("shape of k elements"))
+            Arc::new(
+                tensor1(&uses)
+                    .into_shape(&[1, k])
+                    .expect("shape of k elements"),
+            )
         });
         tests.push((
             code,
@@ -261,10 +274,7 @@ fn parse(node: &NodeProto, classifier: bool) -> TractResult<(Box<dyn InferenceOp
             mask,
         ));
     }
-    if let Some(i) = branches
-        .iter()
-        .find(|&&i| !modes[i].starts_with("BRANCH_"))
-    {
+    if let Some(i) = branches.iter().find(|&&i| !modes[i].starts_with("BRANCH_")) {
         bail!("node mode {} is not supported", modes[*i]);
     }
     let features: Vec<i64> = branches.iter().map(|&i| feature_ids[i]).collect();
@@ -346,7 +356,8 @@ impl Expansion for Trees {
                 _ => comp_ne(),
             };
             let b = model.wire_node(name(&format!("test{i}")), TypedBinOp(cmp, None), &[g, t])?;
-            let mut f = model.wire_node(name(&format!("test{i}.f32")), cast(f32::datum_type()), &b)?[0];
+            let mut f =
+                model.wire_node(name(&format!("test{i}.f32")), cast(f32::datum_type()), &b)?[0];
             if let Some(mask) = mask {
                 let m = model.add_const(name(&format!("mask{i}")), mask.clone())?;
                 f = model.wire_node(name(&format!("test{i}.masked")), mul(), &[f, m])?[0];
@@ -360,7 +371,9 @@ impl Expansion for Trees {
         let matmul = |model: &mut TypedModel, n: &str, a: OutletId, b: Arc<Tensor>| {
             let b = model.add_const(format!("{n}.matrix"), b)?;
             let axes = AxesMapping::for_numpy_matmul(2, false, false, false)?;
-            Ok::<_, TractError>(model.wire_node(n, EinSum::new(axes, f32::datum_type()), &[a, b])?[0])
+            Ok::<_, TractError>(
+                model.wire_node(n, EinSum::new(axes, f32::datum_type()), &[a, b])?[0],
+            )
         };
         let s = matmul(model, &name("paths"), c, self.paths.clone())?;
         let f = model.add_const(name("false_counts"), self.false_counts.clone())?;
@@ -399,16 +412,14 @@ impl Expansion for Trees {
             scores = match self.post {
                 Post::None => scores,
                 Post::Logistic => model.wire_node(name("logistic"), sigmoid(), &[scores])?[0],
-                Post::Softmax => {
-                    model.wire_node(
-                        name("softmax"),
-                        Softmax {
-                            axes: tvec!(1),
-                            ..Softmax::default()
-                        },
-                        &[scores],
-                    )?[0]
-                }
+                Post::Softmax => model.wire_node(
+                    name("softmax"),
+                    Softmax {
+                        axes: tvec!(1),
+                        ..Softmax::default()
+                    },
+                    &[scores],
+                )?[0],
             };
         }
         let Some(labels) = &self.labels else {

@@ -5,9 +5,9 @@
 //! `|a - b|` and Not `1 - x`.
 
 use cairn_ir::{broadcast_shapes, CmpKind, DType, Data, Op, TensorType, ValueId};
-use tract_onnx::tract_core::ops::cast::Cast;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
+use tract_onnx::tract_core::ops::cast::Cast;
 use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
 use tract_onnx::tract_core::ops::nn::{Softmax, SoftmaxKind};
 
@@ -64,11 +64,10 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
                 return Ok(Some(cx.emit(node, "", Op::Div, vec![one, root], shape)));
             }
             "PowConst" => {
-                let e = op
-                    .0
-                    .downcast_ref::<tract_onnx::tract_core::ops::math::PowConst>()
-                    .map(|p| p.exponent)
-                    .ok_or("Pow without its exponent")?;
+                let e =
+                    op.0.downcast_ref::<tract_onnx::tract_core::ops::math::PowConst>()
+                        .map(|p| p.exponent)
+                        .ok_or("Pow without its exponent")?;
                 return pow_const(cx, node, e).map(Some);
             }
             // tract fuses erf-GELU into one op; Cairn computes it from its parts.
@@ -200,7 +199,9 @@ fn pow_const(cx: &mut Ctx, node: &TypedNode, e: f32) -> Result<ValueId, String> 
         ));
     };
     if n > 16 {
-        return Err(format!("Pow with exponent {e}: exponents above 16 are not supported"));
+        return Err(format!(
+            "Pow with exponent {e}: exponents above 16 are not supported"
+        ));
     }
     // Square-and-multiply on the base.
     let mut acc: Option<ValueId> = None;
@@ -213,14 +214,26 @@ fn pow_const(cx: &mut Ctx, node: &TypedNode, e: f32) -> Result<ValueId, String> 
                 None => square,
                 Some(a) => {
                     step += 1;
-                    cx.emit(node, &format!("p{step}"), Op::Mul, vec![a, square], shape.clone())
+                    cx.emit(
+                        node,
+                        &format!("p{step}"),
+                        Op::Mul,
+                        vec![a, square],
+                        shape.clone(),
+                    )
                 }
             });
         }
         k >>= 1;
         if k > 0 {
             step += 1;
-            square = cx.emit(node, &format!("p{step}"), Op::Mul, vec![square, square], shape.clone());
+            square = cx.emit(
+                node,
+                &format!("p{step}"),
+                Op::Mul,
+                vec![square, square],
+                shape.clone(),
+            );
         }
     }
     let positive = match acc {

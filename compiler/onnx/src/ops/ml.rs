@@ -18,8 +18,8 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
         "a lookup whose index does not come from an ArgMax (its range is unknown at compile time)",
     )?;
     // The table, read by running the op on every index in range.
-    let probe = Tensor::from_shape(&[n], &(0..n as i32).collect::<Vec<_>>())
-        .map_err(|e| format!("{e}"))?;
+    let probe =
+        Tensor::from_shape(&[n], &(0..n as i32).collect::<Vec<_>>()).map_err(|e| format!("{e}"))?;
     let table = node
         .op
         .eval_out_of_plan(tvec![probe.into_tvalue()])
@@ -67,13 +67,7 @@ fn index_bound(cx: &Ctx, mut v: ValueId) -> Option<usize> {
 
 /// `table[idx]` element-wise for a runtime `idx` in `[0, table.len())`: one-hot positions,
 /// `Where` against the table, a sum over positions.
-pub fn lookup(
-    cx: &mut Ctx,
-    node: &TypedNode,
-    idx: ValueId,
-    table: Data,
-    dtype: DType,
-) -> ValueId {
+pub fn lookup(cx: &mut Ctx, node: &TypedNode, idx: ValueId, table: Data, dtype: DType) -> ValueId {
     let n = table.len();
     let shape = cx.shape_of(idx).to_vec();
     let mut wide = shape.clone();

@@ -9,8 +9,7 @@
 use cairn_ir::{Data, Op, TensorType, ValueId};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::array::{
-    Gather, GatherElements, MultiBroadcastTo, Pad, PadMode, Slice, StridedSlice, Tile,
-    TypedConcat,
+    Gather, GatherElements, MultiBroadcastTo, Pad, PadMode, Slice, StridedSlice, Tile, TypedConcat,
 };
 use tract_onnx::tract_core::ops::Downsample;
 
@@ -37,6 +36,11 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
     } else {
         return Ok(None);
     };
+    if let Some(g) = node.op_as::<Gather>() {
+        if cx.input_const(node, 1).is_none() {
+            return runtime_gather(cx, node, g.axis).map(Some);
+        }
+    }
     for i in 0..node.inputs.len() {
         if !data.contains(&i) && cx.input_const(node, i).is_none() {
             return Err(format!(
@@ -107,15 +111,138 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
     let padded: Vec<bool> = indices.iter().map(|&i| i < 0).collect();
     match pad_value {
         Some(v) if v != 0.0 && padded.iter().any(|&p| p) => {
-            let selected = cx.emit(node, "selected", Op::Select { indices }, args, shape.clone());
+            let selected = cx.emit(
+                node,
+                "selected",
+                Op::Select { indices },
+                args,
+                shape.clone(),
+            );
             let fill: Vec<f32> = padded.iter().map(|&p| if p { v } else { 0.0 }).collect();
             let fill = cx.graph.add_const(
                 &format!("{}.fill", node.name),
                 TensorType::f32(shape.clone()),
                 Data::F32(fill),
             );
-            Ok(Some(cx.emit(node, "", Op::Add, vec![selected, fill], shape)))
+            Ok(Some(cx.emit(
+                node,
+                "",
+                Op::Add,
+                vec![selected, fill],
+                shape,
+            )))
         }
         _ => Ok(Some(cx.emit(node, "", Op::Select { indices }, args, shape))),
     }
+}
+
+/// Gather with indices computed at run time, data-obliviously: a one-hot comparison of every
+/// index with every position (negative indices count from the end), `Where` against the data,
+/// a sum over positions. With `P`, `Q`, `R` the sizes before the axis, of the indices and after
+/// the axis, and `n` the axis: one-hot `[1, Q, 1, n]`, data `[P, 1, R, n]`, sum over `n`.
+fn runtime_gather(cx: &mut Ctx, node: &TypedNode, axis: usize) -> Result<ValueId, String> {
+    use cairn_ir::{CmpKind, DType, ReduceKind};
+    let (data, idx) = (cx.input(node, 0), cx.input(node, 1));
+    let shape = cx.shape_of(data).to_vec();
+    let n = shape[axis];
+    let p: usize = shape[..axis].iter().product();
+    let r: usize = shape[axis + 1..].iter().product();
+    let q = cx.graph.values[idx].ty.len();
+    let idx_dtype = cx.graph.values[idx].ty.dtype;
+    let dtype = cx.graph.values[data].ty.dtype;
+    let out_shape = cx.out_shape(node);
+    let name = |s: &str| format!("{}.{s}", node.name);
+    let konst = |cx: &mut Ctx, s: &str, dt: DType, sh: Vec<usize>, d: Data| {
+        cx.graph.add_const(&name(s), TensorType::new(dt, sh), d)
+    };
+    let positions = konst(
+        cx,
+        "positions",
+        idx_dtype,
+        vec![n],
+        Data::Int((0..n as i64).collect()),
+    );
+    let from_end = konst(
+        cx,
+        "positions_from_end",
+        idx_dtype,
+        vec![n],
+        Data::Int((0..n as i64).map(|i| i - n as i64).collect()),
+    );
+    let zero = match dtype {
+        DType::F32 => Data::F32(vec![0.0]),
+        _ => Data::Int(vec![0]),
+    };
+    let zero = konst(cx, "zero", dtype, vec![], zero);
+    let g = &mut cx.graph;
+    let idx4 = g.add_node(
+        &node.name,
+        Op::Reshape,
+        vec![idx],
+        &name("index"),
+        TensorType::new(idx_dtype, vec![1, q, 1, 1]),
+    );
+    let eq = |g: &mut cairn_ir::Graph, pos: ValueId, s: &str| {
+        g.add_node(
+            &node.name,
+            Op::Compare {
+                kind: CmpKind::Equal,
+            },
+            vec![idx4, pos],
+            &name(s),
+            TensorType::new(DType::Bool, vec![1, q, 1, n]),
+        )
+    };
+    let a = eq(g, positions, "onehot_from_start");
+    let b = eq(g, from_end, "onehot_from_end");
+    let onehot = g.add_node(
+        &node.name,
+        Op::Max,
+        vec![a, b],
+        &name("onehot"),
+        TensorType::new(DType::Bool, vec![1, q, 1, n]),
+    );
+    // The data with the gathered axis last: [P, 1, R, n].
+    let mut perm: Vec<usize> = (0..shape.len()).filter(|&d| d != axis).collect();
+    perm.push(axis);
+    let moved_shape: Vec<usize> = perm.iter().map(|&d| shape[d]).collect();
+    let moved = g.add_node(
+        &node.name,
+        Op::Transpose { perm },
+        vec![data],
+        &name("axis_last"),
+        TensorType::new(dtype, moved_shape),
+    );
+    let d4 = g.add_node(
+        &node.name,
+        Op::Reshape,
+        vec![moved],
+        &name("data"),
+        TensorType::new(dtype, vec![p, 1, r, n]),
+    );
+    let picked = g.add_node(
+        &node.name,
+        Op::Where,
+        vec![onehot, d4, zero],
+        &name("picked"),
+        TensorType::new(dtype, vec![p, q, r, n]),
+    );
+    let summed = g.add_node(
+        &node.name,
+        Op::Reduce {
+            kind: ReduceKind::Sum,
+            axes: vec![3],
+        },
+        vec![picked],
+        &name("sum"),
+        TensorType::new(dtype, vec![p, q, r, 1]),
+    );
+    // [P, Q, R] is the output's layout: the axes before, the indices', the axes after.
+    Ok(g.add_node(
+        &node.name,
+        Op::Reshape,
+        vec![summed],
+        &node.name,
+        TensorType::new(dtype, out_shape),
+    ))
 }
