@@ -347,3 +347,17 @@ pub fn sqrt_all(x: Span<felt252>, s: u32) -> Array<felt252> {
     }
     out
 }
+
+/// `a[B, m, k] · b[B, k, n]`, one product per batch, for runtime operands (attention's
+/// `Q·Kᵀ` and `A·V`). The result is at the sum of the operands' scales.
+pub fn matmul_batched(
+    a: Span<felt252>, b: Span<felt252>, batches: usize, k: usize, n: usize,
+) -> Array<felt252> {
+    let mut out = array![];
+    let a_len = a.len() / batches;
+    for i in 0..batches {
+        let product = matmul(a.slice(i * a_len, a_len), b.slice(i * k * n, k * n), k, n);
+        out.append_span(product.span());
+    }
+    out
+}

@@ -73,6 +73,8 @@ pub fn {{ st.name }}(live: Span<felt252>) -> Array<felt252> {
 {%- endif %}
 {%- when StepKind::MatMul with (k, n) %}
     let v{{ s.out }} = tensor::matmul(v{{ s.args[0] }}, v{{ s.args[1] }}, {{ k }}, {{ n }}).span();
+{%- when StepKind::MatMulBatched with (batches, k, n) %}
+    let v{{ s.out }} = tensor::matmul_batched(v{{ s.args[0] }}, v{{ s.args[1] }}, {{ batches }}, {{ k }}, {{ n }}).span();
 {%- when StepKind::Zip with (func) %}
     let v{{ s.out }} = tensor::{{ func }}({% for a in s.args %}{% if !loop.first %}, {% endif %}v{{ a }}{% endfor %}).span();
 {%- when StepKind::ZipWith with (func, param) %}

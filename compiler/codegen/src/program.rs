@@ -70,6 +70,8 @@ pub(crate) enum StepKind {
     DensePart(DensePartView),
     /// A product by a runtime matrix: `(k, n)`.
     MatMul(usize, usize),
+    /// A batch of products by runtime matrices: `(batches, k, n)`.
+    MatMulBatched(usize, usize, usize),
     Zip(&'static str),
     /// A zip with one constant parameter.
     ZipWith(&'static str, i64),
@@ -397,10 +399,11 @@ pub(crate) fn generate(
                 Op::MatMul if g.const_data(node.inputs[1]).is_none() => {
                     let shape = &g.values[node.inputs[1]].ty.shape;
                     b.need_const(node.inputs[0]);
-                    step(
-                        StepKind::MatMul(shape[0], shape[1]),
-                        vec![node.inputs[0], node.inputs[1]],
-                    )
+                    let kind = match shape[..] {
+                        [batches, k, n] => StepKind::MatMulBatched(batches, k, n),
+                        _ => StepKind::MatMul(shape[0], shape[1]),
+                    };
+                    step(kind, vec![node.inputs[0], node.inputs[1]])
                 }
                 Op::MatMul if span.whole() => step(
                     StepKind::Dense(format!("dense_{out}")),

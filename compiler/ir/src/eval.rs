@@ -469,6 +469,17 @@ fn matmul<T: Domain>(
     sb: &[usize],
     bias: Option<&Vec<T>>,
 ) -> Vec<T> {
+    if let [batches, k, n] = *sb {
+        // One product per batch: [B, m, k] · [B, k, n].
+        let (sa2, sb2) = ([sa[1], sa[2]], [k, n]);
+        return (0..batches)
+            .flat_map(|i| {
+                let ai = &a[i * sa[1] * k..(i + 1) * sa[1] * k];
+                let bi = &b[i * k * n..(i + 1) * k * n];
+                matmul(ai, &sa2, bi, &sb2, None)
+            })
+            .collect();
+    }
     let k = sa[sa.len() - 1];
     let n = sb[1];
     let rows = a.len() / k;

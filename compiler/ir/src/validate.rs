@@ -131,6 +131,17 @@ fn check_node(g: &Graph, node: &Node) -> Result<(), String> {
         }
     };
     match &node.op {
+        Op::MatMul if ty(1).shape.len() == 3 => {
+            // A batch of products of runtime matrices: [B, m, k] · [B, k, n].
+            let (a, b) = (&ty(0).shape, &ty(1).shape);
+            if a.len() != 3 || a[0] != b[0] || a[2] != b[1] || node.inputs.len() != 2 {
+                return Err(format!("cannot multiply batches {a:?} by {b:?}"));
+            }
+            if g.const_data(node.inputs[1]).is_some() {
+                return Err("a batched product takes a runtime right-hand side".into());
+            }
+            expect_shape(vec![a[0], a[1], b[2]])?;
+        }
         Op::MatMul => {
             let (a, b) = (&ty(0).shape, &ty(1).shape);
             if a.is_empty() || b.len() != 2 || a[a.len() - 1] != b[0] {

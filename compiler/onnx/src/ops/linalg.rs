@@ -33,6 +33,9 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
     // Axes of size 1 elsewhere only reshape (tract adds and drops them freely).
     let out_shape = cx.out_shape(node);
     let (mut k, mut n, mut m) = (Vec::new(), None, Vec::new());
+    // Axes in both operands and the output: a batch of products (runtime operands only).
+    let mut batch = Vec::new();
+    let w_runtime = cx.graph.const_data(w).is_none();
     for axis in op.axes.iter_all_axes() {
         let pos = |v: &TVec<usize>| v.first().copied();
         let (in_x, in_w, in_o) = (
@@ -52,6 +55,16 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
             .unwrap_or(1);
         match (in_x, in_w, in_o) {
             (Some(px), Some(pw), None) => k.push((px, pw)),
+            (Some(px), Some(pw), Some(po)) if w_runtime => {
+                let (dx, dw) = (cx.shape_of(x)[px], w_shape[pw]);
+                if dx != dw && dx != 1 && dw != 1 {
+                    return Err(format!(
+                        "batch axis '{}' has sizes {dx} and {dw}, which do not broadcast",
+                        axis.repr
+                    ));
+                }
+                batch.push((po, px, pw));
+            }
             _ if dim == 1 && !(in_x.is_some() && in_w.is_some()) => {}
             (None, Some(pw), Some(po)) if n.is_none() => n = Some((pw, po)),
             (Some(px), None, Some(po)) => m.push((px, po)),
@@ -65,6 +78,9 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
     }
     if k.is_empty() {
         return Err(format!("einsum {} contracts no axis", op.axes));
+    }
+    if !batch.is_empty() {
+        return batched(cx, node, (x, w), batch, k, n, m).map(Some);
     }
     k.sort();
     let kdims: Vec<usize> = k.iter().map(|&(_, pw)| w_shape[pw]).collect();
@@ -187,4 +203,106 @@ fn transpose(cx: &mut Ctx, node: &TypedNode, suffix: &str, v: ValueId, perm: &[u
         vec![v],
         out_shape,
     )
+}
+
+/// A batch of products of runtime operands (attention's `Q·Kᵀ`, `A·V`; batched MatMul):
+/// x as `[B, M, K]`, w as `[B, K, N]`, one `MatMul`, then the output's axis order.
+fn batched(
+    cx: &mut Ctx,
+    node: &TypedNode,
+    (x, w): (ValueId, ValueId),
+    mut batch: Vec<(usize, usize, usize)>,
+    k: Vec<(usize, usize)>,
+    n: Option<(usize, usize)>,
+    mut m: Vec<(usize, usize)>,
+) -> Result<ValueId, String> {
+    batch.sort();
+    m.sort_by_key(|&(_, po)| po);
+    // Broadcast batch axes (size 1 against B) are expanded first.
+    let (mut x_full, mut w_full) = (cx.shape_of(x).to_vec(), cx.shape_of(w).to_vec());
+    for &(_, px, pw) in &batch {
+        let d = x_full[px].max(w_full[pw]);
+        x_full[px] = d;
+        w_full[pw] = d;
+    }
+    let expand = |cx: &mut Ctx, v: ValueId, full: Vec<usize>, suffix: &str| {
+        if cx.shape_of(v) == full.as_slice() {
+            return v;
+        }
+        let indices = cairn_ir::broadcast_index_map(cx.shape_of(v), &full)
+            .into_iter()
+            .map(|i| i as i64)
+            .collect();
+        cx.emit(node, suffix, Op::Select { indices }, vec![v], full)
+    };
+    let x = expand(cx, x, x_full, "lhs_broadcast");
+    let w = expand(cx, w, w_full, "rhs_broadcast");
+    let (x_shape, w_shape) = (cx.shape_of(x).to_vec(), cx.shape_of(w).to_vec());
+    let bdim: usize = batch.iter().map(|&(_, px, _)| x_shape[px]).product();
+    let mdim: usize = m.iter().map(|&(px, _)| x_shape[px]).product();
+    let kdim: usize = k.iter().map(|&(px, _)| x_shape[px]).product();
+    let ndim = n.map(|(pw, _)| w_shape[pw]).unwrap_or(1);
+    // x: [batch.., m.., k..], its size-1 leftovers first.
+    let listed: Vec<usize> = batch
+        .iter()
+        .map(|&(_, px, _)| px)
+        .chain(m.iter().map(|&(px, _)| px))
+        .chain(k.iter().map(|&(px, _)| px))
+        .collect();
+    let mut x_perm: Vec<usize> = (0..x_shape.len()).filter(|a| !listed.contains(a)).collect();
+    x_perm.extend(&listed);
+    let xt = transpose(cx, node, "lhs_t", x, &x_perm);
+    let x3 = cx.emit(
+        node,
+        "lhs_3d",
+        Op::Reshape,
+        vec![xt],
+        vec![bdim, mdim, kdim],
+    );
+    // w: [batch.., k.., n], its size-1 leftovers first.
+    let listed: Vec<usize> = batch
+        .iter()
+        .map(|&(_, _, pw)| pw)
+        .chain(k.iter().map(|&(_, pw)| pw))
+        .chain(n.map(|(pw, _)| pw))
+        .collect();
+    let mut w_perm: Vec<usize> = (0..w_shape.len()).filter(|a| !listed.contains(a)).collect();
+    w_perm.extend(&listed);
+    let wt = transpose(cx, node, "rhs_t", w, &w_perm);
+    let w3 = cx.emit(
+        node,
+        "rhs_3d",
+        Op::Reshape,
+        vec![wt],
+        vec![bdim, kdim, ndim],
+    );
+    let y = cx.emit(
+        node,
+        "matmul",
+        Op::MatMul,
+        vec![x3, w3],
+        vec![bdim, mdim, ndim],
+    );
+    // [batch.., m.., n] in the output's order.
+    let mut dims: Vec<(usize, usize)> = batch
+        .iter()
+        .map(|&(po, px, _)| (po, x_shape[px]))
+        .chain(m.iter().map(|&(px, po)| (po, x_shape[px])))
+        .collect();
+    dims.push((n.map(|(_, po)| po).unwrap_or(usize::MAX), ndim));
+    let full: Vec<usize> = dims.iter().map(|&(_, d)| d).collect();
+    let y = cx.emit(node, "unflat", Op::Reshape, vec![y], full);
+    let mut order: Vec<(usize, usize)> = dims
+        .iter()
+        .enumerate()
+        .map(|(i, &(po, _))| (po, i))
+        .collect();
+    order.sort();
+    let perm: Vec<usize> = order.iter().map(|&(_, i)| i).collect();
+    let y = transpose(cx, node, "out_t", y, &perm);
+    let out_shape = cx.out_shape(node);
+    if cx.shape_of(y) != out_shape.as_slice() {
+        return Ok(cx.emit(node, "", Op::Reshape, vec![y], out_shape));
+    }
+    Ok(y)
 }
