@@ -103,3 +103,51 @@ pub fn softmax(
     }
     out
 }
+
+/// ln 2 at scale 2^-24.
+const LN2_Q24: felt252 = 11629080;
+
+/// ln x for `x` at scale 2^-s_in, at scale 2^-s_out; mirrors `cairn_ir::fixed::ln`. The
+/// operand is normalised to `m · 2^e` with m in [1, 2) at scale 2^-24 (e = ⌊log₂ x⌋ by binary
+/// search), ln m comes from the table (`offset`, `top`, `k`, `shift` as for `pwl`, giving scale
+/// 2^-24), and `(e - s_in) · ln 2` is added. Fails when `x ≤ 0`.
+pub fn ln(
+    x: felt252, table: Span<felt252>, offset: felt252, top: i128, k: u32, shift: i32, s_in: u32, s_out: u32,
+) -> felt252 {
+    let v = fixed::signed(x);
+    assert(v > 0, 'cairn: log of a value <= 0');
+    let q: u128 = v.try_into().unwrap();
+    let mut e: u32 = 0;
+    let mut step: u32 = 64;
+    while step > 0 {
+        if e + step < 128 && q >= pow2(e + step) {
+            e += step;
+        }
+        step /= 2;
+    }
+    let u: u128 = if e >= 24 {
+        q / pow2(e - 24)
+    } else {
+        q * pow2(24 - e)
+    };
+    let m = pwl(u.into(), table, offset, top, k, shift);
+    let e_felt: felt252 = e.into();
+    let s_felt: felt252 = s_in.into();
+    let y = m + (e_felt - s_felt) * LN2_Q24;
+    if s_out < 24 {
+        rescale_down(y, 24 - s_out)
+    } else {
+        rescale_up(y, s_out - 24)
+    }
+}
+
+/// `ln` over every element of a tensor.
+pub fn ln_all(
+    x: Span<felt252>, table: Span<felt252>, offset: felt252, top: i128, k: u32, shift: i32, s_in: u32, s_out: u32,
+) -> Array<felt252> {
+    let mut out = array![];
+    for v in x {
+        out.append(ln(*v, table, offset, top, k, shift, s_in, s_out));
+    }
+    out
+}

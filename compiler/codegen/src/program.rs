@@ -90,6 +90,8 @@ pub(crate) enum StepKind {
     LeakyRelu(i64),
     Rescale(i32),
     Pwl(PwlView),
+    /// ln: the mantissa's table lookup, the input and output scales.
+    Log(PwlView, u32, u32),
     Alias,
 }
 
@@ -548,6 +550,15 @@ pub(crate) fn generate(
                         s_out: scale(out),
                     };
                     step(StepKind::Softmax(s), vec![node.inputs[0]])
+                }
+                Op::Log => {
+                    b.need_const(node.inputs[0]);
+                    let m = cairn_ir::fixed::LN_MANTISSA_BITS;
+                    let view = b.pwl("LN", Pwl::ln(), m, m);
+                    step(
+                        StepKind::Log(view, scale(node.inputs[0]), scale(out)),
+                        vec![node.inputs[0]],
+                    )
                 }
                 Op::Sqrt => {
                     b.need_const(node.inputs[0]);

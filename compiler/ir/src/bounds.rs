@@ -41,6 +41,7 @@ pub fn value_bits(g: &Graph) -> Vec<Option<u32>> {
             | Op::Erf
             | Op::Exp
             | Op::Sqrt
+            | Op::Log
             | Op::Softmax { .. }
             | Op::Div => Some(ACT_BOUND_BITS),
             Op::Compare { .. } => Some(0),

@@ -167,6 +167,7 @@ pub fn eval_f32(g: &Graph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, EvalErr
             Op::Erf => x.iter().map(|&v| libm::erff(v)).collect(),
             Op::Exp => x.iter().map(|v| v.exp()).collect(),
             Op::Sqrt => x.iter().map(|v| v.sqrt()).collect(),
+            Op::Log => x.iter().map(|v| v.ln()).collect(),
             Op::LeakyRelu { alpha } => x
                 .iter()
                 .map(|&v| if v >= 0.0 { v } else { alpha * v })
@@ -233,6 +234,13 @@ pub fn eval_fixed(g: &Graph, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, Eva
                         .then_some(q)
                         .ok_or_else(|| range(fixed::RangeError { value: q, shift: 0 }))
                 });
+            }
+            Op::Log => {
+                let table = fixed::Pwl::ln();
+                return x
+                    .iter()
+                    .map(|&v| fixed::ln(v, s_in, s_out, &table).map_err(range))
+                    .collect();
             }
             Op::Sqrt => {
                 return x
@@ -397,6 +405,7 @@ fn run<T: Domain>(
             | Op::Erf
             | Op::Exp
             | Op::Sqrt
+            | Op::Log
             | Op::Softmax { .. }
             | Op::Rescale { .. }
             | Op::LeakyRelu { .. }

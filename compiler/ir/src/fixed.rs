@@ -99,6 +99,28 @@ pub fn sqrt(x: i128, s: u32) -> Result<i128, RangeError> {
     in_act_range(r).then_some(r).ok_or(err)
 }
 
+/// Fractional bits of the mantissa [`ln`] normalises its operand to.
+pub const LN_MANTISSA_BITS: u32 = 24;
+/// ln 2 at scale 2^-24.
+pub const LN2_Q24: i128 = 11_629_080;
+
+/// ln x for `x` at scale `s_in`, at scale `s_out`; mirrors `cairn_runtime::activation::ln`.
+/// With `x = m · 2^(e - s_in)`, `m` in [1, 2) (e = ⌊log₂ x⌋ of the integer, the mantissa
+/// truncated to 24 bits): `ln m` from `table` ([`Pwl::ln`]) plus `(e - s_in) · ln 2`, at scale
+/// 2^-24, rounded to `s_out`. Fails when `x ≤ 0`.
+pub fn ln(x: i128, s_in: u32, s_out: u32, table: &Pwl) -> Result<i128, RangeError> {
+    if x <= 0 {
+        return Err(RangeError { value: x, shift: 0 });
+    }
+    let q = x as u128;
+    let e = 127 - q.leading_zeros();
+    let m = LN_MANTISSA_BITS;
+    let u = if e >= m { q >> (e - m) } else { q << (m - e) };
+    let lnm = table.eval(u as i128, m, m)?;
+    let y = lnm + (e as i128 - s_in as i128) * LN2_Q24;
+    rescale(y, s_out as i32 - m as i32)
+}
+
 /// Fractional bits of LeakyRelu's slope.
 pub const ALPHA_SCALE: u32 = 16;
 
@@ -180,6 +202,11 @@ impl Pwl {
         Pwl::build("exp", f64::exp, -16, 23, 6)
     }
 
+    /// ln on [1, 2], the mantissa's logarithm for [`ln`].
+    pub fn ln() -> Pwl {
+        Pwl::build("ln", f64::ln, 1, 2, 8)
+    }
+
     /// `-lo · 2^s_in`: added to an input at scale `s_in` to index the table.
     pub fn offset(&self, s_in: u32) -> i128 {
         (-(self.lo as i128)) << s_in
@@ -244,6 +271,39 @@ mod tests {
         assert!(rescale(-(1i128 << 121), -16).is_err());
         assert!(rescale(i128::MAX, -1).is_err());
         assert!(rescale(1i128 << 30, 10).is_err());
+    }
+
+    /// ln, √ and division against f64: ln within 4e-6 (table, mantissa truncation and ln 2 at
+    /// 24 bits, then the output's rounding), √ and division within half a unit of the output.
+    #[test]
+    fn ln_sqrt_and_div_stay_within_their_stated_error() {
+        let table = Pwl::ln();
+        let s = 16;
+        let ulp = 1.0 / (1u64 << s) as f64;
+        for i in 1..20_000 {
+            let x = i as f64 * 0.37 / 64.0 + (i % 7) as f64 * 1e-3;
+            let q = quantise(x, s).unwrap() as i128;
+            let xq = dequantise(q, s);
+            let l = dequantise(ln(q, s, s, &table).unwrap(), s);
+            assert!((l - xq.ln()).abs() < 4e-6 + ulp / 2.0, "ln {xq}: {l}");
+            let r = dequantise(sqrt(q, s).unwrap(), s);
+            assert!((r - xq.sqrt()).abs() <= ulp / 2.0 + 1e-12, "sqrt {xq}: {r}");
+            let d = dequantise(div(q, -(q / 3 + 1), s).unwrap(), s);
+            let want = xq / -dequantise(q / 3 + 1, s);
+            assert!((d - want).abs() <= ulp / 2.0 + 1e-12, "div {xq}: {d} vs {want}");
+        }
+        // exp on its whole range: relative error 3.1e-5 (h²/8 with h = 2^-6), plus the table's
+        // 2^-24 resolution.
+        let exp = Pwl::exp_full();
+        for i in -16_000..=16_000 {
+            let x = i as f64 / 1000.0;
+            let q = quantise(x, 24).unwrap() as i128;
+            let y = dequantise(exp.eval(q, 24, 24).unwrap(), 24);
+            let want = dequantise(q, 24).exp();
+            assert!((y - want).abs() < 3.2e-5 * want + 1.2e-7, "exp {x}: {y} vs {want}");
+        }
+        assert!(ln(0, s, s, &table).is_err());
+        assert!(sqrt(-1, s).is_err());
     }
 
     /// The stated maximum errors of the approximations (README, "Numerics"), measured against

@@ -120,6 +120,9 @@ pub enum Op {
     Exp,
     /// √x at the operand's scale, rounded to nearest; a negative operand fails.
     Sqrt,
+    /// ln x: the operand normalised to `m · 2^e` with `m` in [1, 2), ln m from a table, plus
+    /// `e · ln 2` ([`crate::fixed::ln`]); an operand ≤ 0 fails.
+    Log,
     /// Softmax over contiguous `axes` (one for opset 13+; the trailing ones for older opsets).
     Softmax {
         axes: Vec<usize>,
@@ -205,6 +208,7 @@ impl Op {
             Op::Erf => "erf",
             Op::Exp => "exp",
             Op::Sqrt => "sqrt",
+            Op::Log => "log",
             Op::Softmax { .. } => "softmax",
             Op::Reduce {
                 kind: ReduceKind::Sum,

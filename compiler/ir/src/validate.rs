@@ -190,6 +190,7 @@ fn check_node(g: &Graph, node: &Node) -> Result<(), String> {
         | Op::Erf
         | Op::Exp
         | Op::Sqrt
+        | Op::Log
         | Op::Rescale { .. } => expect_shape(ty(0).shape.clone())?,
         Op::Select { indices } => {
             let n = (0..node.inputs.len()).map(|i| ty(i).len()).sum::<usize>() as i64;
@@ -282,6 +283,7 @@ fn check_dtypes(node: &Node, ty: &dyn Fn(usize) -> DType, out: DType) -> Result<
         | Op::Erf
         | Op::Exp
         | Op::Sqrt
+        | Op::Log
         | Op::Softmax { .. }
         | Op::Rescale { .. } => {
             (0..n).try_for_each(|i| expect(i, DType::F32))?;
@@ -340,6 +342,8 @@ fn check_scales(g: &Graph, node: &Node) -> Result<(), String> {
             _ => 0,
         },
         Op::ArgMax { .. } => 0,
+        // Any operand scale, any result scale.
+        Op::Log => out,
         Op::Mul | Op::MatMul => {
             let sum = a + s(node.inputs[1]);
             if let Some(&bias) = node.inputs.get(2) {

@@ -258,6 +258,10 @@ impl Quantiser<'_> {
                 };
                 self.push(&node.name, node.op.clone(), vec![a], &name, ty, s)
             }
+            Op::Log => {
+                let a = self.operand(node.inputs[0], self.scale)?;
+                self.push(&node.name, node.op.clone(), vec![a], &name, ty, self.scale)
+            }
             Op::ArgMax { .. } => {
                 let a = self.operand(node.inputs[0], self.scale)?;
                 self.push(&node.name, node.op.clone(), vec![a], &name, ty, 0)

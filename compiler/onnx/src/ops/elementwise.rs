@@ -50,6 +50,7 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
             "Tanh" => Op::Tanh,
             "Erf" => Op::Erf,
             "Exp" => Op::Exp,
+            "Ln" => Op::Log,
             "Sqrt" => Op::Sqrt,
             "Square" => {
                 let x = cx.input(node, 0);
@@ -112,6 +113,9 @@ fn binary(cx: &mut Ctx, node: &TypedNode, name: &str) -> Result<ValueId, String>
             cx.shape_of(b)
         )
     })?;
+    if name == "Pow" {
+        return pow_runtime(cx, node, a, b, shape);
+    }
     let all_zero = |v: ValueId| matches!(cx.graph.const_data(v), Some(Data::F32(d)) if d.iter().all(|&x| x == 0.0));
     let op = match name {
         "Add" => Op::Add,
@@ -194,9 +198,9 @@ fn pow_const(cx: &mut Ctx, node: &TypedNode, e: f32) -> Result<ValueId, String> 
         let root = cx.emit(node, "sqrt", Op::Sqrt, vec![x], shape.clone());
         (root, (e.abs() * 2.0) as u32)
     } else {
-        return Err(format!(
-            "Pow with exponent {e} needs a logarithm; only integer and half-integer exponents are supported so far"
-        ));
+        // Any other exponent: e^(c · ln x), for x > 0.
+        let c = f32_scalar(cx, node, "exponent", e);
+        return pow_runtime(cx, node, x, c, shape);
     };
     if n > 16 {
         return Err(format!(
@@ -247,6 +251,49 @@ fn pow_const(cx: &mut Ctx, node: &TypedNode, e: f32) -> Result<ValueId, String> 
         cx.emit(node, "", Op::Reshape, vec![positive], shape)
     };
     Ok(out)
+}
+
+/// `x^y = e^(y · ln x)` for `x > 0` (ln fails otherwise). Integer operands are computed as
+/// floats; an integer result is rounded to nearest (exact while the float error stays
+/// below 1/2).
+fn pow_runtime(
+    cx: &mut Ctx,
+    node: &TypedNode,
+    x: ValueId,
+    y: ValueId,
+    shape: Vec<usize>,
+) -> Result<ValueId, String> {
+    let as_float = |cx: &mut Ctx, v: ValueId, suffix: &str| {
+        if cx.graph.values[v].ty.dtype == DType::F32 {
+            return v;
+        }
+        let s = cx.shape_of(v).to_vec();
+        let name = format!("{}.{suffix}", node.name);
+        cx.graph.add_node(
+            &node.name,
+            Op::Cast { to: DType::F32 },
+            vec![v],
+            &name,
+            TensorType::f32(s),
+        )
+    };
+    let xf = as_float(cx, x, "base_f32");
+    let yf = as_float(cx, y, "exponent_f32");
+    let f = |cx: &mut Ctx, suffix: &str, op: Op, inputs: Vec<ValueId>, s: Vec<usize>| {
+        let name = format!("{}.{suffix}", node.name);
+        cx.graph
+            .add_node(&node.name, op, inputs, &name, TensorType::f32(s))
+    };
+    let ln = f(cx, "ln", Op::Log, vec![xf], cx.shape_of(xf).to_vec());
+    let prod = f(cx, "product", Op::Mul, vec![yf, ln], shape.clone());
+    let out_dtype = cx.out_dtype(node);
+    if out_dtype == DType::F32 {
+        return Ok(cx.emit(node, "", Op::Exp, vec![prod], shape));
+    }
+    let p = f(cx, "power", Op::Exp, vec![prod], shape.clone());
+    let half = f32_scalar(cx, node, "half", 0.5);
+    let rounded = f(cx, "rounded", Op::Add, vec![p, half], shape.clone());
+    Ok(cx.emit(node, "", Op::Cast { to: out_dtype }, vec![rounded], shape))
 }
 
 /// The boolean constant 1 (for Not and NE).

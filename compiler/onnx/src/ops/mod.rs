@@ -47,6 +47,7 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "LeakyRelu",
     "Less",
     "LessOrEqual",
+    "Log",
     "MatMul",
     "Max",
     "MaxPool",
