@@ -293,8 +293,7 @@ mod tests {
             assert!((d - want).abs() <= ulp / 2.0 + 1e-12, "div {xq}: {d} vs {want}");
         }
         // exp (up to 10, where e^x at scale 2^-24 leaves the activation range): relative error
-        // 3.1e-5 (h²/8 with h = 2^-6), plus the table's
-        // 2^-24 resolution.
+        // 3.1e-5 (h²/8 with h = 2^-6), plus the table's 2^-24 resolution.
         let exp = Pwl::exp_full();
         for i in -16_000..=10_000 {
             let x = i as f64 / 1000.0;
