@@ -24,14 +24,17 @@ MODELS = os.path.join(ROOT, "tests", "models")
 EXAMPLE = os.path.join(ROOT, "tests", "models", "example")
 
 
-def write_io(path, inputs):
-    """Writes NAME.input.json and NAME.expected.json next to the model at `path`."""
+def write_io(path, inputs, bound=()):
+    """Writes NAME.input.json and NAME.expected.json next to the model at `path`. Inputs named
+    in `bound` are given to onnxruntime but left out of NAME.input.json: Cairn binds them at
+    compile time (--bind)."""
     sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    feeds = {i.name: inputs[i.name].astype(np.float32) for i in sess.get_inputs()}
+    feeds = {i.name: inputs[i.name].astype(np.int64 if "int64" in i.type else np.float32)
+             for i in sess.get_inputs()}
     outs = sess.run(None, feeds)
     base = path[: -len(".onnx")]
     with open(base + ".input.json", "w") as f:
-        json.dump({k: v.tolist() for k, v in feeds.items()}, f)
+        json.dump({k: v.tolist() for k, v in feeds.items() if k not in bound}, f)
         f.write("\n")
     with open(base + ".expected.json", "w") as f:
         json.dump({o.name: v.tolist() for o, v in zip(sess.get_outputs(), outs)}, f)
@@ -99,13 +102,13 @@ def torch_models():
 def helper_models():
     rng = np.random.default_rng(7)
 
-    def save(graph, name, inputs):
+    def save(graph, name, inputs, bound=()):
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
         model.ir_version = 8
         onnx.checker.check_model(model)
         path = os.path.join(MODELS, name)
         onnx.save(model, path)
-        write_io(path, inputs)
+        write_io(path, inputs, bound)
 
     def init(name, arr):
         return numpy_helper.from_array(arr.astype(np.float32), name)
@@ -280,6 +283,45 @@ def helper_models():
                               auto_pad="SAME_LOWER")]
     save(helper.make_graph(nodes, "conv_runtime_weights", ins, [out]), "conv_runtime_weights.onnx",
          {"x": rng.normal(size=(1, 2, 5, 4)), "w": rng.normal(size=(2, 1, 2, 2)) * 0.5, "b": rng.normal(size=(2,))})
+
+    # Data movement, integers and booleans, and the other nonlinearities in one graph: a Reshape
+    # whose shape is a graph input (bound at compile time), Slice with a step, reflect Pad,
+    # Concat, Gather by runtime int64 indices, Greater/Where, Exp, Log, Sqrt, a runtime Div,
+    # ArgMax (an int64 output) and a Cast of a comparison.
+    ins = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 6]),
+           helper.make_tensor_value_info("idx", TensorProto.INT64, [3]),
+           helper.make_tensor_value_info("shape", TensorProto.INT64, [2])]
+    outs = [helper.make_tensor_value_info("ratio", TensorProto.FLOAT, [3, 4]),
+            helper.make_tensor_value_info("winner", TensorProto.INT64, [3]),
+            helper.make_tensor_value_info("grown", TensorProto.FLOAT, [3, 4]),
+            helper.make_tensor_value_info("negative", TensorProto.FLOAT, [3, 4])]
+    ints = lambda name, v: numpy_helper.from_array(np.array(v, dtype=np.int64), name)
+    nodes = [
+        helper.make_node("Reshape", ["x", "shape"], ["r"], name="reshape"),
+        helper.make_node("Slice", ["r", "starts", "ends", "axes", "steps"], ["s"], name="slice"),
+        helper.make_node("Pad", ["s", "pads"], ["p"], name="pad", mode="reflect"),
+        helper.make_node("Concat", ["r", "p"], ["c"], name="concat", axis=0),
+        helper.make_node("Gather", ["c", "idx"], ["g"], name="gather", axis=0),
+        helper.make_node("Greater", ["g", "zero"], ["pos"], name="greater"),
+        helper.make_node("Neg", ["g"], ["ng"], name="neg"),
+        helper.make_node("Where", ["pos", "g", "ng"], ["a"], name="where"),
+        helper.make_node("Mul", ["a", "half"], ["ah"], name="halve"),
+        helper.make_node("Exp", ["ah"], ["grown"], name="exp"),
+        helper.make_node("Add", ["a", "one"], ["a1"], name="add_one"),
+        helper.make_node("Log", ["a1"], ["l"], name="log"),
+        helper.make_node("Sqrt", ["a"], ["q"], name="sqrt"),
+        helper.make_node("Add", ["q", "one"], ["q1"], name="add_one_again"),
+        helper.make_node("Div", ["l", "q1"], ["ratio"], name="div"),
+        helper.make_node("ArgMax", ["ratio"], ["winner"], name="argmax", axis=1, keepdims=0),
+        helper.make_node("Less", ["g", "zero"], ["neg_b"], name="less"),
+        helper.make_node("Cast", ["neg_b"], ["negative"], name="cast", to=TensorProto.FLOAT),
+    ]
+    inits = [ints("starts", [0]), ints("ends", [4]), ints("axes", [1]), ints("steps", [2]),
+             ints("pads", [0, 1, 0, 1]), init("zero", np.array(0.0)), init("half", np.array(0.5)),
+             init("one", np.array(1.0))]
+    save(helper.make_graph(nodes, "ops_mixed", ins, outs, inits), "ops_mixed.onnx",
+         {"x": rng.normal(size=(2, 6)), "idx": np.array([4, 0, -1]), "shape": np.array([3, 4])},
+         bound=("shape",))
 
 
 if __name__ == "__main__":

@@ -118,8 +118,14 @@ fn run_case(dir: &Path) -> Result<(), String> {
             serde_json::from_str(&std::fs::read_to_string(&set).unwrap()).unwrap();
         let all = data["inputs"].as_object().unwrap();
         let outs = data["outputs"].as_object().unwrap();
-        if outs.values().any(|v| flat(v).iter().any(|x| !x.is_finite())) {
-            return Err("ONNX's expected outputs hold NaN or infinity, which fixed point cannot represent".into());
+        if outs
+            .values()
+            .any(|v| flat(v).iter().any(|x| !x.is_finite()))
+        {
+            return Err(
+                "ONNX's expected outputs hold NaN or infinity, which fixed point cannot represent"
+                    .into(),
+            );
         }
         if all.values().any(|v| flat(v).iter().any(|x| !x.is_finite())) {
             return Err("NaN and infinite inputs have no fixed-point representation".into());

@@ -250,3 +250,71 @@ fn max_and_average_pooling_with_pads_and_ceil_mode() {
 fn depthwise_conv_with_runtime_weights_and_bias() {
     check("conv_runtime_weights");
 }
+
+/// `--calibrate`: every activation gets its own scale from the calibration input's magnitudes;
+/// the program still agrees with the interpreter bit for bit and with the float reference.
+#[test]
+fn calibrated_scales_follow_the_activations() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = compile_args(&model("mlp_tanh_sigmoid"), dir.path());
+    args.calibration = vec![input("mlp_tanh_sigmoid")];
+    cairn_cli::commands::compile::compile(&args).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("manifest.json")).unwrap())
+            .unwrap();
+    // Inputs within ±4 get 40 - 4 - 2 = 34 bits, capped at 24; outputs in (0, 1) get 24.
+    assert_eq!(manifest["inputs"][0]["scale"], 24, "{manifest}");
+    assert_eq!(manifest["outputs"][0]["scale"], 24, "{manifest}");
+    let s = cairn_cli::commands::run::run(&cairn_cli::commands::run::RunArgs {
+        dir: dir.path().to_path_buf(),
+        input: input("mlp_tanh_sigmoid"),
+        output: None,
+        quiet: true,
+    })
+    .unwrap();
+    assert!(s.bit_exact && s.max_rel_error < 1e-3, "{}", s.max_rel_error);
+}
+
+/// Data movement, integers, booleans and the other nonlinearities against onnxruntime: a
+/// Reshape whose shape is a graph input (refused, then bound with --bind), Slice with a step,
+/// reflect Pad, Concat, Gather by runtime indices, Greater/Where, Exp, Log, Sqrt, a runtime Div,
+/// an ArgMax output (exact) and a Cast of a comparison (exact).
+#[test]
+fn mixed_operators_match_onnxruntime() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = compile_args(&model("ops_mixed"), dir.path());
+    let e = format!(
+        "{:#}",
+        cairn_cli::commands::compile::compile(&args).unwrap_err()
+    );
+    assert!(e.contains("'shape'") && e.contains("--bind shape="), "{e}");
+    args.load.binds = vec![("shape".into(), vec![3.0, 4.0])];
+    cairn_cli::commands::compile::compile(&args).unwrap();
+    let s = cairn_cli::commands::run::run(&cairn_cli::commands::run::RunArgs {
+        dir: dir.path().to_path_buf(),
+        input: input("ops_mixed"),
+        output: None,
+        quiet: true,
+    })
+    .unwrap();
+    assert!(s.bit_exact);
+    for (name, want) in expected("ops_mixed") {
+        let got = &s.outputs.iter().find(|o| o.name == name).unwrap().cairn;
+        if name == "winner" || name == "negative" {
+            assert_eq!(got, &want, "{name} must be exact");
+        } else {
+            let scale = want.iter().fold(0f64, |m, x| m.max(x.abs()));
+            let err = got
+                .iter()
+                .zip(&want)
+                .fold(0f64, |m, (a, b)| m.max((a - b).abs()));
+            assert!(err / scale < 1e-3, "{name}: {got:?} vs {want:?}");
+        }
+    }
+    // Integer outputs are written as integers, as onnxruntime's are.
+    let read = |p: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let onnxruntime = read(&root().join("tests/models/ops_mixed.expected.json"));
+    assert_eq!(read(&s.output_file)["winner"], onnxruntime["winner"]);
+}

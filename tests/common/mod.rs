@@ -27,6 +27,7 @@ pub fn compile_args(model: &Path, out: &Path) -> compile::CompileArgs {
         out: out.to_path_buf(),
         scale: cairn_passes::quantise::DEFAULT_SCALE,
         load: Default::default(),
+        calibration: vec![],
         codegen: Default::default(),
         limits: Default::default(),
         quiet: true,

@@ -108,25 +108,28 @@ fn flatten(v: &Value, at: &str, out: &mut Vec<f32>) -> Result<()> {
     Ok(())
 }
 
-/// Nests a flat vector according to `shape`.
-pub fn nest(values: &[f64], shape: &[usize]) -> Value {
+/// Nests a flat vector according to `shape`; `integral` values are written as integers.
+pub fn nest(values: &[f64], shape: &[usize], integral: bool) -> Value {
     match shape.split_first() {
         None => values
             .first()
-            .map(|&x| json_number(x))
+            .map(|&x| json_number(x, integral))
             .unwrap_or(Value::Null),
         Some((&n, rest)) => {
             let stride: usize = rest.iter().product();
             Value::Array(
                 (0..n)
-                    .map(|i| nest(&values[i * stride..(i + 1) * stride], rest))
+                    .map(|i| nest(&values[i * stride..(i + 1) * stride], rest, integral))
                     .collect(),
             )
         }
     }
 }
 
-fn json_number(x: f64) -> Value {
+fn json_number(x: f64, integral: bool) -> Value {
+    if integral && x.fract() == 0.0 && x.abs() < 9.0e15 {
+        return Value::from(x as i64);
+    }
     serde_json::Number::from_f64(x)
         .map(Value::Number)
         .unwrap_or(Value::Null)
@@ -136,7 +139,8 @@ fn json_number(x: f64) -> Value {
 pub fn outputs_json(outputs: &[TensorInfo], values: &[Vec<f64>]) -> Value {
     let mut map = Map::new();
     for (info, v) in outputs.iter().zip(values) {
-        map.insert(info.name.clone(), nest(v, &info.shape));
+        // Integer and boolean outputs (class labels, masks) are written as integers.
+        map.insert(info.name.clone(), nest(v, &info.shape, info.dtype != "f32"));
     }
     Value::Object(map)
 }
@@ -182,7 +186,7 @@ mod tests {
     #[test]
     fn nests_by_shape() {
         assert_eq!(
-            nest(&[1.0, 2.0, 3.0, 4.0], &[2, 2]),
+            nest(&[1.0, 2.0, 3.0, 4.0], &[2, 2], false),
             json!([[1.0, 2.0], [3.0, 4.0]])
         );
     }

@@ -34,6 +34,10 @@ enum Command {
         /// Fixed-point fractional bits of activations (weights get this or more).
         #[arg(long, default_value_t = cairn_passes::quantise::DEFAULT_SCALE)]
         scale: u32,
+        /// Calibration input (JSON, like `run`'s; repeatable): every activation then gets its
+        /// own scale from the magnitudes it reaches, instead of --scale for all.
+        #[arg(long = "calibrate", value_name = "INPUT.json")]
+        calibration: Vec<PathBuf>,
         /// Shape of an input whose dimensions are symbolic: NAME=D1,D2,... (repeatable).
         #[arg(long = "input-shape", value_name = "NAME=DIMS", value_parser = parse_shape)]
         input_shapes: Vec<(String, Vec<usize>)>,
@@ -319,6 +323,7 @@ fn execute(command: Command) -> Result<()> {
             model,
             out,
             scale,
+            calibration,
             input_shapes,
             binds,
             accumulators,
@@ -331,6 +336,7 @@ fn execute(command: Command) -> Result<()> {
                 model,
                 out,
                 scale,
+                calibration,
                 load: cairn_onnx::LoadOptions {
                     input_shapes,
                     binds,

@@ -290,7 +290,10 @@ mod tests {
             assert!((r - xq.sqrt()).abs() <= ulp / 2.0 + 1e-12, "sqrt {xq}: {r}");
             let d = dequantise(div(q, -(q / 3 + 1), s).unwrap(), s);
             let want = xq / -dequantise(q / 3 + 1, s);
-            assert!((d - want).abs() <= ulp / 2.0 + 1e-12, "div {xq}: {d} vs {want}");
+            assert!(
+                (d - want).abs() <= ulp / 2.0 + 1e-12,
+                "div {xq}: {d} vs {want}"
+            );
         }
         // exp (up to 10, where e^x at scale 2^-24 leaves the activation range): relative error
         // 3.1e-5 (h²/8 with h = 2^-6), plus the table's 2^-24 resolution.
@@ -300,7 +303,10 @@ mod tests {
             let q = quantise(x, 24).unwrap() as i128;
             let y = dequantise(exp.eval(q, 24, 24).unwrap(), 24);
             let want = dequantise(q, 24).exp();
-            assert!((y - want).abs() < 3.2e-5 * want + 1.2e-7, "exp {x}: {y} vs {want}");
+            assert!(
+                (y - want).abs() < 3.2e-5 * want + 1.2e-7,
+                "exp {x}: {y} vs {want}"
+            );
         }
         assert!(ln(0, s, s, &table).is_err());
         assert!(sqrt(-1, s).is_err());

@@ -1,6 +1,10 @@
 //! Quantisation: every f32 tensor gets a power-of-two fixed-point scale.
 //!
-//! Activations (graph inputs and every op result) sit at `scale` fractional bits. Constant
+//! Activations (graph inputs and every op result) sit at `scale` fractional bits, or, when
+//! calibration inputs are given, each at its own scale: the most fractional bits that keep
+//! 2^[`CALIBRATION_HEADROOM_BITS`] times the tensor's largest calibrated magnitude inside the
+//! activation range, between 6 and [`CALIBRATED_MAX_SCALE`]. An input beyond that headroom
+//! makes the program fail its range check rather than compute wrongly. Constant
 //! weights get their own per-tensor scale: `scale` plus the headroom their magnitude leaves
 //! (small weights keep more fractional bits, at no cost in field arithmetic), up to
 //! `scale + MAX_EXTRA_WEIGHT_BITS`. Products and matrix products come out at the sum of their
@@ -17,22 +21,42 @@ pub const MAX_EXTRA_WEIGHT_BITS: u32 = 8;
 /// The default activation scale, in fractional bits.
 pub const DEFAULT_SCALE: u32 = 16;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Growth beyond the calibrated magnitudes that calibrated scales leave room for (16×).
+pub const CALIBRATION_HEADROOM_BITS: u32 = 4;
+/// The finest calibrated scale (the tables' own resolution).
+pub const CALIBRATED_MAX_SCALE: u32 = 24;
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct QuantiseOptions {
-    /// Fractional bits of activations.
+    /// Fractional bits of activations (of all of them without calibration).
     pub scale: u32,
+    /// Calibration samples (each one vector per graph input): activation scales per tensor.
+    pub calibration: Vec<Vec<Vec<f32>>>,
 }
 
 impl Default for QuantiseOptions {
     fn default() -> Self {
+        QuantiseOptions::with_scale(DEFAULT_SCALE)
+    }
+}
+
+impl QuantiseOptions {
+    pub fn with_scale(scale: u32) -> Self {
         QuantiseOptions {
-            scale: DEFAULT_SCALE,
+            scale,
+            calibration: vec![],
         }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum QuantiseError {
+    #[error("calibration sample {index}: {source}")]
+    Calibration {
+        index: usize,
+        #[source]
+        source: cairn_ir::eval::EvalError,
+    },
     #[error("constant '{name}' does not fit in fixed point at scale {scale} (a value is too large or not finite)")]
     ConstantRange { name: String, scale: u32 },
     #[error("--scale {0} is out of range: use 6 to 40 fractional bits")]
@@ -45,11 +69,22 @@ struct Quantiser<'a> {
     map: Vec<Option<ValueId>>,
     consts: BTreeMap<(ValueId, u32), ValueId>,
     scale: u32,
+    /// Largest calibrated magnitude of every value of `src`, when calibrating.
+    ranges: Option<Vec<f32>>,
 }
 
 pub fn quantise(g: &Graph, opts: &QuantiseOptions) -> Result<Graph, QuantiseError> {
     if !(6..=40).contains(&opts.scale) {
         return Err(QuantiseError::Scale(opts.scale));
+    }
+    let mut ranges: Option<Vec<f32>> = None;
+    for (index, sample) in opts.calibration.iter().enumerate() {
+        let values = cairn_ir::eval::eval_f32(g, sample)
+            .map_err(|source| QuantiseError::Calibration { index, source })?;
+        let r = ranges.get_or_insert_with(|| vec![0.0; g.values.len()]);
+        for (m, v) in r.iter_mut().zip(&values) {
+            *m = v.iter().fold(*m, |m, x| m.max(x.abs()));
+        }
     }
     let mut q = Quantiser {
         src: g,
@@ -57,11 +92,12 @@ pub fn quantise(g: &Graph, opts: &QuantiseOptions) -> Result<Graph, QuantiseErro
         map: vec![None; g.values.len()],
         consts: BTreeMap::new(),
         scale: opts.scale,
+        ranges,
     };
     for &i in &g.inputs {
         let v = &g.values[i];
         let id = q.out.add_input(&v.name, v.ty.clone());
-        q.out.values[id].scale = Some(q.scale_for(v.ty.dtype));
+        q.out.values[id].scale = Some(q.act_scale(i));
         q.map[i] = Some(id);
     }
     for node in &g.nodes {
@@ -83,6 +119,20 @@ impl Quantiser<'_> {
             self.scale
         } else {
             0
+        }
+    }
+
+    /// The scale of the activation `v` (of the source graph): calibrated, or the common one;
+    /// 0 for integers and booleans.
+    fn act_scale(&self, v: ValueId) -> u32 {
+        let dtype = self.src.values[v].ty.dtype;
+        match &self.ranges {
+            Some(r) if dtype == DType::F32 && r[v] > 0.0 && r[v].is_finite() => {
+                let bits = (r[v] as f64).log2().ceil() as i64;
+                let s = fixed::ACT_BOUND_BITS as i64 - CALIBRATION_HEADROOM_BITS as i64 - bits;
+                s.clamp(6, CALIBRATED_MAX_SCALE as i64) as u32
+            }
+            _ => self.scale_for(dtype),
         }
     }
 
@@ -188,7 +238,7 @@ impl Quantiser<'_> {
     fn node(&mut self, node: &cairn_ir::Node) -> Result<(), QuantiseError> {
         let out = &self.src.values[node.output];
         let (name, ty) = (out.name.clone(), out.ty.clone());
-        let result_scale = self.scale_for(ty.dtype);
+        let result_scale = self.act_scale(node.output);
         let acc_name = format!("{name}.acc");
         let id = match &node.op {
             Op::MatMul | Op::Mul => {
@@ -254,13 +304,20 @@ impl Quantiser<'_> {
                 let from = self.out.values[a].ty.dtype;
                 let s = match (from, to) {
                     (DType::F32, DType::F32) => self.scale_of(a),
-                    _ => self.scale_for(*to),
+                    _ => result_scale,
                 };
                 self.push(&node.name, node.op.clone(), vec![a], &name, ty, s)
             }
             Op::Log => {
                 let a = self.operand(node.inputs[0], self.scale)?;
-                self.push(&node.name, node.op.clone(), vec![a], &name, ty, self.scale)
+                self.push(
+                    &node.name,
+                    node.op.clone(),
+                    vec![a],
+                    &name,
+                    ty,
+                    result_scale,
+                )
             }
             Op::ArgMax { .. } => {
                 let a = self.operand(node.inputs[0], self.scale)?;
@@ -283,7 +340,14 @@ impl Quantiser<'_> {
                 let a = self.operand(node.inputs[0], self.scale)?;
                 let s = self.scale_of(a).max(grid);
                 let a = self.rescale(&node.name, a, s, &format!("{name}.in"));
-                self.push(&node.name, node.op.clone(), vec![a], &name, ty, self.scale)
+                self.push(
+                    &node.name,
+                    node.op.clone(),
+                    vec![a],
+                    &name,
+                    ty,
+                    result_scale,
+                )
             }
             Op::Rescale { .. } => unreachable!("float graphs have no rescale"),
         };
@@ -377,9 +441,55 @@ mod tests {
             TensorType::f32(vec![1, 1]),
         );
         g.outputs.push(y);
-        let q = quantise(&g, &QuantiseOptions { scale: 12 }).unwrap();
+        let q = quantise(&g, &QuantiseOptions::with_scale(12)).unwrap();
         let w = q.values.iter().find(|v| v.name == "w").unwrap();
         assert_eq!(w.scale, Some(12 + 6)); // 0.01 < 2^-6
         assert_eq!(q.values[q.outputs[0]].scale, Some(12));
+    }
+
+    /// Tiny activations lose their digits at the common scale; calibrated scales keep them.
+    #[test]
+    fn calibration_gives_small_activations_more_bits() {
+        let mut g = Graph::default();
+        let x = g.add_input("x", TensorType::f32(vec![1, 4]));
+        let w: Vec<f32> = (0..8).map(|i| (i as f32 - 3.5) * 1.3e-4).collect();
+        let w = g.add_const("w", TensorType::f32(vec![4, 2]), Data::F32(w));
+        let y = g.add_node(
+            "mm",
+            Op::MatMul,
+            vec![x, w],
+            "y",
+            TensorType::f32(vec![1, 2]),
+        );
+        let t = g.add_node("t", Op::Relu, vec![y], "t", TensorType::f32(vec![1, 2]));
+        g.outputs.push(t);
+        let input = vec![0.9f32, -0.4, 0.3, 0.7];
+        let expect = eval_f32(&g, std::slice::from_ref(&input)).unwrap()[t].clone();
+        let error = |opts: &QuantiseOptions| {
+            let q = validate(quantise(&g, opts).unwrap()).unwrap();
+            let s_in = q.values[q.inputs[0]].scale.unwrap();
+            let xq: Vec<i128> = input
+                .iter()
+                .map(|&v| fixed::quantise(v as f64, s_in).unwrap() as i128)
+                .collect();
+            let out = q.outputs[0];
+            let got = &eval_fixed(&q, &[xq]).unwrap()[out];
+            let s_out = q.values[out].scale.unwrap();
+            let scale = expect.iter().fold(0f64, |m, e| m.max(e.abs() as f64));
+            got.iter()
+                .zip(&expect)
+                .map(|(g, e)| (fixed::dequantise(*g, s_out) - *e as f64).abs() / scale)
+                .fold(0f64, f64::max)
+        };
+        let common = error(&QuantiseOptions::default());
+        let calibrated = error(&QuantiseOptions {
+            scale: DEFAULT_SCALE,
+            calibration: vec![vec![input.clone()]],
+        });
+        assert!(common > 1e-2, "common scale: {common}");
+        assert!(
+            calibrated < common / 100.0,
+            "calibrated: {calibrated}, common: {common}"
+        );
     }
 }

@@ -17,6 +17,9 @@ pub struct CompileArgs {
     pub model: PathBuf,
     pub out: PathBuf,
     pub scale: u32,
+    /// Calibration inputs (input JSON files): each activation gets its own scale from the
+    /// magnitudes it reaches on them.
+    pub calibration: Vec<PathBuf>,
     /// Shapes for symbolic input dimensions, and inputs bound at compile time.
     pub load: cairn_onnx::LoadOptions,
     pub codegen: CodegenOptions,
@@ -61,8 +64,26 @@ pub fn compile(args: &CompileArgs) -> Result<CompileSummary> {
     let graph = model.lower()?;
     let float = cairn_ir::validate(graph).context("lowering produced invalid IR (a Cairn bug)")?;
     std::fs::write(dir.path(IR), float.to_string())?;
-    let quantised =
-        cairn_passes::run_all(float.into_inner(), &QuantiseOptions { scale: args.scale })?;
+    let infos: Vec<TensorInfo> = float
+        .inputs
+        .iter()
+        .map(|&i| TensorInfo {
+            name: float.values[i].name.clone(),
+            shape: float.values[i].ty.shape.clone(),
+            dtype: float.values[i].ty.dtype.name().into(),
+            scale: 0,
+        })
+        .collect();
+    let calibration = args
+        .calibration
+        .iter()
+        .map(|path| crate::io::read_inputs(path, &infos))
+        .collect::<Result<Vec<_>>>()?;
+    let opts = QuantiseOptions {
+        scale: args.scale,
+        calibration,
+    };
+    let quantised = cairn_passes::run_all(float.into_inner(), &opts)?;
     let quantised =
         cairn_ir::validate(quantised).context("quantisation produced invalid IR (a Cairn bug)")?;
     std::fs::write(dir.path(QUANTISED_IR), quantised.to_string())?;
