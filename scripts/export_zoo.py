@@ -176,7 +176,7 @@ def sklearn_models():
     from skl2onnx import to_onnx
     from sklearn.ensemble import GradientBoostingRegressor, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
-    from sklearn.svm import LinearSVC
+    from sklearn.svm import SVC, SVR, LinearSVC
     from sklearn.tree import DecisionTreeClassifier
 
     rng = np.random.default_rng(3)
@@ -185,14 +185,20 @@ def sklearn_models():
     probe = rng.normal(size=(3, 4)).astype(np.float32)
 
     def save(model, name, small):
-        onx = to_onnx(model, x[:1], options={"zipmap": False} if hasattr(model, "predict_proba") else None,
-                      target_opset={"": 17, "ai.onnx.ml": 3})
+        opsets = {"": 17, "ai.onnx.ml": 3}
+        try:  # classifiers without ZipMap (the option does not exist for models without probabilities)
+            onx = to_onnx(model, x[:1], options={"zipmap": False}, target_opset=opsets)
+        except NameError:
+            onx = to_onnx(model, x[:1], target_opset=opsets)
         path = os.path.join(ZOO, name + ".onnx")
         onnx.save(onx, path)
         write_io(path, {onx.graph.input[0].name: probe}, small, hasattr(model, "classes_"))
 
     save(LogisticRegression(max_iter=500).fit(x, y3), "logistic_regression", True)
     save(LinearSVC().fit(x, y3), "linear_svm", True)
+    save(SVC(kernel="linear").fit(x[:120], y3[:120]), "svm_linear_kernel", True)
+    save(SVC(kernel="rbf", gamma=0.5).fit(x[:120], y3[:120]), "svm_rbf", True)
+    save(SVR(kernel="linear").fit(x[:120], x[:120, 0] - 0.5 * x[:120, 2]), "svr_linear", True)
     save(DecisionTreeClassifier(max_depth=4, random_state=0).fit(x, y3), "decision_tree", True)
     save(RandomForestClassifier(n_estimators=5, max_depth=3, random_state=0).fit(x, y3), "random_forest", True)
     save(GradientBoostingRegressor(n_estimators=10, max_depth=2, random_state=0).fit(x, x[:, 0] - x[:, 1] ** 2),

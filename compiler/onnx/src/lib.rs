@@ -10,6 +10,7 @@
 mod bind;
 mod lower;
 mod ops;
+mod svm;
 mod trees;
 
 use std::path::{Path, PathBuf};
@@ -101,6 +102,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Model, OnnxError> {
     };
     let mut onnx = tract_onnx::onnx();
     trees::register(&mut onnx);
+    svm::register(&mut onnx);
     let mut proto = onnx.proto_model_for_path(path).map_err(parse_err)?;
     bind::bind(&mut proto, &opts.binds).map_err(OnnxError::Bind)?;
     if let Some(s) = bind::shape_operands(&proto).into_iter().next() {

@@ -73,6 +73,7 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "Sqrt",
     "Squeeze",
     "Sub",
+    "Sum",
     "Tanh",
     "Tile",
     "Transpose",
@@ -83,9 +84,12 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
 
 /// ONNX op types of the `ai.onnx.ml` domain (what scikit-learn exports) the lowering handles.
 pub const SUPPORTED_ML_OPS: &[&str] = &[
+    "ArrayFeatureExtractor",
     "LinearClassifier",
     "LinearRegressor",
     "Normalizer",
+    "SVMClassifier",
+    "SVMRegressor",
     "TreeEnsembleClassifier",
     "TreeEnsembleRegressor",
 ];
