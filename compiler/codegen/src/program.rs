@@ -32,6 +32,9 @@ const MAX_FIXED_ARRAY: usize = 32_000;
 impl ConstView {
     /// The values in fixed-size arrays the compiler accepts (one unless the table is large).
     fn chunks(&self) -> Vec<&[String]> {
+        if self.values.is_empty() {
+            return vec![&[]];
+        }
         self.values.chunks(MAX_FIXED_ARRAY).collect()
     }
 
