@@ -261,7 +261,7 @@ fn parse(node: &NodeProto, classifier: bool) -> TractResult<(Box<dyn InferenceOp
             continue;
         }
         let thresholds: Vec<f32> = branches.iter().map(|&i| values[i]).collect();
-        let mask = (uses.iter().any(|&u| u == 0.0)).then(|| {
+        let mask = uses.contains(&0.0).then(|| {
             Arc::new(
                 tensor1(&uses)
                     .into_shape(&[1, k])

@@ -26,9 +26,7 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
         || node.op_is::<MultiBroadcastTo>()
         || node.op_is::<Tile>()
         || node.op_is::<Pad>()
-    {
-        vec![0]
-    } else if node.op_is::<Gather>()
+        || node.op_is::<Gather>()
         || node.op_is::<GatherElements>()
         || node.op_is::<StridedSlice>()
     {
