@@ -5,8 +5,9 @@
 //! integers (class labels) exact, and a classifier's winning class equal. Then its execution is
 //! proved with Stwo and the proof verified.
 //!
-//! The small models run in the default test run; `cargo test --test zoo -- --ignored` (or
-//! `scripts/zoo.sh`) runs the larger ones.
+//! The small models run in the default test run, and one of each kind is proved there (every
+//! proof costs the prover's fixed ~9 s); `cargo test --test zoo -- --ignored` (or
+//! `scripts/zoo.sh`) runs every model, each proved and verified.
 
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the assertion
 
@@ -61,8 +62,19 @@ fn argmax_rows(v: &[f64], width: usize) -> Vec<usize> {
         .collect()
 }
 
-/// Compiles, runs and checks one zoo model; proves and verifies it.
-fn check(name: &str) {
+/// The small models the default run also proves: one per kind of model.
+const PROVED_BY_DEFAULT: &[&str] = &[
+    "mlp",
+    "conv1d_dynamo",
+    "autoencoder",
+    "logistic_regression",
+    "svm_rbf",
+    "random_forest",
+    "gradient_boosting",
+];
+
+/// Compiles, runs and checks one zoo model; with `prove`, proves and verifies it.
+fn check(name: &str, prove: bool) {
     let zoo = root().join("tests/zoo");
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join(name);
@@ -127,6 +139,9 @@ fn check(name: &str) {
         }
     }
 
+    if !prove {
+        return;
+    }
     let p = prove::prove(&prove::ProveArgs {
         dir: dir.clone(),
         proof: None,
@@ -150,14 +165,15 @@ fn small_zoo_models_match_onnxruntime_and_prove() {
         names.len()
     );
     for name in names {
-        check(&name);
+        let prove = PROVED_BY_DEFAULT.contains(&name.as_str());
+        check(&name, prove);
     }
 }
 
 #[test]
 #[ignore = "slower tier: scripts/zoo.sh"]
-fn large_zoo_models_match_onnxruntime_and_prove() {
-    for name in entries(false) {
-        check(&name);
+fn every_zoo_model_matches_onnxruntime_and_proves() {
+    for name in entries(true).into_iter().chain(entries(false)) {
+        check(&name, true);
     }
 }
