@@ -323,6 +323,62 @@ def helper_models():
          {"x": rng.normal(size=(2, 6)), "idx": np.array([4, 0, -1]), "shape": np.array([3, 4])},
          bound=("shape",))
 
+    # ai.onnx.ml tree ensembles in the forms skl2onnx never writes: MAX, MIN and AVERAGE
+    # aggregates with base values, BRANCH_LT/GTE/EQ modes, the `_as_tensor` attributes of
+    # ai.onnx.ml opset 3, and a binary classifier with one class's weights under LOGISTIC.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [5, 3])
+    outs = [helper.make_tensor_value_info("max", TensorProto.FLOAT, [5, 2]),
+            helper.make_tensor_value_info("min", TensorProto.FLOAT, [5, 2]),
+            helper.make_tensor_value_info("avg", TensorProto.FLOAT, [5, 2]),
+            helper.make_tensor_value_info("label", TensorProto.INT64, [5]),
+            helper.make_tensor_value_info("proba", TensorProto.FLOAT, [5, 2])]
+    # Two trees: tree 0 splits on x0 < 0.2 then x2 >= -0.5; tree 1 on x1 == 1.0 (never, for
+    # random inputs) else x0 >= 1.0.
+    trees = dict(
+        nodes_treeids=[0, 0, 0, 0, 0, 1, 1, 1, 1, 1],
+        nodes_nodeids=[0, 1, 2, 3, 4, 0, 1, 2, 3, 4],
+        nodes_featureids=[0, 2, 0, 0, 0, 1, 0, 0, 0, 0],
+        nodes_modes=["BRANCH_LT", "BRANCH_GTE", "LEAF", "LEAF", "LEAF",
+                     "BRANCH_EQ", "LEAF", "BRANCH_GTE", "LEAF", "LEAF"],
+        nodes_truenodeids=[1, 3, 0, 0, 0, 1, 0, 3, 0, 0],
+        nodes_falsenodeids=[2, 4, 0, 0, 0, 2, 0, 4, 0, 0],
+    )
+    values = [0.2, -0.5, 0, 0, 0, 1.0, 0, 1.0, 0, 0]
+    leaves = [(0, 2), (0, 3), (0, 4), (1, 1), (1, 3), (1, 4)]
+    weights = {(0, 2): (1.0, -2.0), (0, 3): (0.5, 3.0), (0, 4): (-1.5, 0.25),
+               (1, 1): (9.0, 9.0), (1, 3): (2.0, -1.0), (1, 4): (-0.75, 1.5)}
+    target = dict(
+        target_treeids=[t for t, _ in leaves for _ in (0, 1)],
+        target_nodeids=[n for _, n in leaves for _ in (0, 1)],
+        target_ids=[c for _ in leaves for c in (0, 1)],
+    )
+    w = [weights[k][c] for k in leaves for c in (0, 1)]
+    as_tensor = lambda name, v: helper.make_tensor(name, TensorProto.FLOAT, [len(v)], v)
+    nodes = [
+        helper.make_node("TreeEnsembleRegressor", ["x"], ["max"], name="trees_max", domain="ai.onnx.ml",
+                         n_targets=2, aggregate_function="MAX", base_values=[0.5, -0.5], nodes_values=values,
+                         target_weights=w, **trees, **target),
+        helper.make_node("TreeEnsembleRegressor", ["x"], ["min"], name="trees_min", domain="ai.onnx.ml",
+                         n_targets=2, aggregate_function="MIN",
+                         nodes_values_as_tensor=as_tensor("nodes_values_as_tensor", values),
+                         target_weights_as_tensor=as_tensor("target_weights_as_tensor", w), **trees, **target),
+        helper.make_node("TreeEnsembleRegressor", ["x"], ["avg"], name="trees_avg", domain="ai.onnx.ml",
+                         n_targets=2, aggregate_function="AVERAGE", nodes_values=values, target_weights=w,
+                         **trees, **target),
+        helper.make_node("TreeEnsembleClassifier", ["x"], ["label", "proba"], name="trees_binary",
+                         domain="ai.onnx.ml", classlabels_int64s=[0, 1], post_transform="LOGISTIC",
+                         nodes_values=values, base_values=[-0.25],
+                         class_treeids=[t for t, _ in leaves], class_nodeids=[n for _, n in leaves],
+                         class_ids=[0] * len(leaves), class_weights=[weights[k][0] for k in leaves], **trees),
+    ]
+    model = helper.make_model(helper.make_graph(nodes, "trees_spec", [x], outs),
+                              opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path = os.path.join(MODELS, "trees_spec.onnx")
+    onnx.save(model, path)
+    write_io(path, {"x": rng.normal(size=(5, 3))})
+
 
 if __name__ == "__main__":
     os.makedirs(MODELS, exist_ok=True)

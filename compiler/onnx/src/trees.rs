@@ -56,14 +56,16 @@ struct Trees {
     paths: Arc<Tensor>,
     false_counts: Arc<Tensor>,
     depths: Arc<Tensor>,
-    /// [L, C] leaf weights, [1, C] base values.
+    /// MIN (false) or MAX (true) over this many trees, whose outputs `weights` keeps apart.
+    extreme: Option<(bool, usize)>,
+    /// [L, C] leaf weights ([L, trees·C] for MIN and MAX), [1, C] base values.
     weights: Arc<Tensor>,
     base: Arc<Tensor>,
     outputs: usize,
     post: Post,
-    /// Binary classifiers with one class's weights: scores are `[1 - s, s]` (or `[-s, s]`
-    /// when a weight is negative), as onnxruntime gives them.
-    binary: Option<bool>,
+    /// Binary classifiers with one class's weights (ONNX's reference): the score s becomes
+    /// `[1 - s, s]` without post-transform, else the post-transform of `[-s, s]`.
+    binary: bool,
     labels: Option<Arc<Tensor>>,
 }
 
@@ -154,13 +156,16 @@ fn parse(node: &NodeProto, classifier: bool) -> TractResult<(Box<dyn InferenceOp
         "SOFTMAX" => Post::Softmax,
         other => bail!("post_transform {other} is not supported (NONE, LOGISTIC, SOFTMAX are)"),
     };
-    let average = match node
+    // (average, Some(is_max) for MIN and MAX)
+    let (average, extreme) = match node
         .get_attr_opt::<&str>("aggregate_function")?
         .unwrap_or("SUM")
     {
-        "SUM" => false,
-        "AVERAGE" => true,
-        other => bail!("aggregate_function {other} is not supported (SUM and AVERAGE are)"),
+        "SUM" => (false, None),
+        "AVERAGE" => (true, None),
+        "MIN" => (false, Some(false)),
+        "MAX" => (false, Some(true)),
+        other => bail!("aggregate_function {other} is not one of SUM, AVERAGE, MIN, MAX"),
     };
 
     // Nodes by (tree, id); branches and leaves numbered in the attributes' order.
@@ -184,12 +189,14 @@ fn parse(node: &NodeProto, classifier: bool) -> TractResult<(Box<dyn InferenceOp
         .flat_map(|&i| [(tree_ids[i], true_ids[i]), (tree_ids[i], false_ids[i])])
         .collect();
     let mut n_trees = 0;
+    let mut leaf_tree = vec![0usize; l];
     for root in (0..n).filter(|&i| !children.contains(&(tree_ids[i], node_ids[i]))) {
         n_trees += 1;
         let mut stack: Vec<(usize, Vec<(usize, bool)>)> = vec![(root, vec![])];
         while let Some((i, path)) = stack.pop() {
             if is_leaf(i) {
                 let li = leaf_ix[&i];
+                leaf_tree[li] = n_trees - 1;
                 for &(kb, branch) in &path {
                     paths[kb * l + li] = if branch { 1.0 } else { -1.0 };
                     if !branch {
@@ -213,8 +220,10 @@ fn parse(node: &NodeProto, classifier: bool) -> TractResult<(Box<dyn InferenceOp
             }
         }
     }
-    // Leaf weights, summed per (leaf, output); AVERAGE divides by the number of trees.
-    let mut weights = vec![0f32; l * outputs];
+    // Leaf weights, summed per (leaf, output); AVERAGE divides by the number of trees. MIN and
+    // MAX keep each tree's output apart (columns [tree, output]) to reduce over trees after.
+    let width_of_trees = if extreme.is_some() { n_trees } else { 1 };
+    let mut weights = vec![0f32; l * outputs * width_of_trees];
     for j in 0..leaf_trees.len() {
         let i = *at
             .get(&(leaf_trees[j], leaf_nodes[j]))
@@ -227,19 +236,26 @@ fn parse(node: &NodeProto, classifier: bool) -> TractResult<(Box<dyn InferenceOp
             bail!("weight for output {c}, but there are {outputs}");
         }
         let w = leaf_weights[j] / if average { n_trees as f32 } else { 1.0 };
-        weights[li * outputs + c] += w;
+        let column = if extreme.is_some() {
+            leaf_tree[li] * outputs + c
+        } else {
+            c
+        };
+        weights[li * outputs * width_of_trees + column] += w;
     }
     let mut base = floats(node, "base_values")?.unwrap_or_else(|| vec![0.0; outputs]);
     // Binary classifiers with the weights of one class only (onnxruntime's binary case).
-    let binary = (classifier && outputs == 2 && leaf_ids.iter().all(|&c| c == leaf_ids[0]))
-        .then(|| leaf_weights.iter().all(|&w| w >= 0.0));
-    if binary.is_some() {
+    let binary = classifier
+        && extreme.is_none()
+        && outputs == 2
+        && leaf_ids.iter().all(|&c| c == leaf_ids[0]);
+    if binary {
         // Score the positive class alone, with the one base value given.
         let c = leaf_ids[0] as usize;
         weights = (0..l).map(|li| weights[li * outputs + c]).collect();
         base = vec![base.first().copied().unwrap_or(0.0)];
     }
-    let width = if binary.is_some() { 1 } else { outputs };
+    let width = if binary { 1 } else { outputs };
     if base.len() != width {
         bail!("base_values has {} entries for {width} outputs", base.len());
     }
@@ -285,7 +301,8 @@ fn parse(node: &NodeProto, classifier: bool) -> TractResult<(Box<dyn InferenceOp
         paths: Arc::new(tensor1(&paths).into_shape(&[k, l])?),
         false_counts: Arc::new(tensor1(&false_counts).into_shape(&[1, l])?),
         depths: Arc::new(tensor1(&depths).into_shape(&[1, l])?),
-        weights: Arc::new(tensor1(&weights).into_shape(&[l, width])?),
+        weights: Arc::new(tensor1(&weights).into_shape(&[l, width * width_of_trees])?),
+        extreme: extreme.map(|m| (m, n_trees)),
         base: Arc::new(tensor1(&base).into_shape(&[1, width])?),
         outputs,
         post,
@@ -381,21 +398,37 @@ impl Expansion for Trees {
         let d = model.add_const(name("depths"), self.depths.clone())?;
         let reached = model.wire_node(name("reached"), TypedBinOp(comp_eq(), None), &[s, d])?;
         let reached = model.wire_node(name("reached.f32"), cast(f32::datum_type()), &reached)?[0];
-        let raw = matmul(model, &name("leaves"), reached, self.weights.clone())?;
+        let mut raw = matmul(model, &name("leaves"), reached, self.weights.clone())?;
+        if let Some((is_max, trees)) = self.extreme {
+            let c = self.outputs;
+            raw = model.wire_node(
+                name("per_tree"),
+                AxisOp::Reshape(
+                    1,
+                    tvec!((trees * c).to_dim()),
+                    tvec!(trees.to_dim(), c.to_dim()),
+                ),
+                &[raw],
+            )?[0];
+            let reducer = if is_max { Reducer::Max } else { Reducer::Min };
+            raw = model.wire_node(name("extreme"), Reduce::new(tvec!(1), reducer), &[raw])?[0];
+            raw = model.wire_node(name("extreme.rm"), AxisOp::Rm(1), &[raw])?[0];
+        }
         let base = model.add_const(name("base"), self.base.clone())?;
         let mut scores = model.wire_node(name("scores"), add(), &[raw, base])?[0];
-        // Binary: the positive class's score s becomes [1 - s, s] or [-s, s].
-        if let Some(all_positive) = self.binary {
+        // Binary: the score s becomes [1 - s, s], or the post-transform of [-s, s]
+        // (σ(-s) = 1 - σ(s)).
+        if self.binary {
             scores = match self.post {
                 Post::Logistic => model.wire_node(name("logistic"), sigmoid(), &[scores])?[0],
                 _ => scores,
             };
-            let other = if all_positive || self.post == Post::Logistic {
-                let one = model.add_const(name("one"), rctensor2(&[[1f32]]))?;
-                model.wire_node(name("complement"), sub(), &[one, scores])?[0]
-            } else {
+            let other = if self.post == Post::Softmax {
                 let m1 = model.add_const(name("minus_one"), rctensor2(&[[-1f32]]))?;
                 model.wire_node(name("negated"), mul(), &[scores, m1])?[0]
+            } else {
+                let one = model.add_const(name("one"), rctensor2(&[[1f32]]))?;
+                model.wire_node(name("complement"), sub(), &[one, scores])?[0]
             };
             scores = model.wire_node(name("binary"), TypedConcat::new(1), &[other, scores])?[0];
             if self.post == Post::Softmax {
