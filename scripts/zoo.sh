@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo test --release --test zoo -- --include-ignored --nocapture
+cargo test --test zoo -- --ignored --nocapture
