@@ -13,17 +13,16 @@
 
 use std::sync::Arc;
 
+use crate::trees::{label_of_best, matmul};
 use tract_onnx::pb::NodeProto;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::cast::cast;
 use tract_onnx::tract_core::ops::change_axes::AxisOp;
-use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::logic::comp_gt;
 use tract_onnx::tract_core::ops::math::{add, exp, mul, square, tanh};
 use tract_onnx::tract_core::ops::nn::{Reduce, Reducer};
 use tract_onnx::tract_hir::internal::*;
-use tract_onnx_opl::ml::DirectLookup;
 
 pub fn register(onnx: &mut tract_onnx::model::Onnx) {
     onnx.op_register
@@ -344,13 +343,6 @@ impl Expansion for Svm {
         let name = |s: &str| format!("{prefix}.{s}");
         let k =
             |model: &mut TypedModel, n: &str, v: f32| model.add_const(name(n), rctensor2(&[[v]]));
-        let matmul = |model: &mut TypedModel, n: &str, a: OutletId, b: Arc<Tensor>| {
-            let b = model.add_const(format!("{n}.matrix"), b)?;
-            let axes = AxesMapping::for_numpy_matmul(2, false, false, false)?;
-            Ok::<_, TractError>(
-                model.wire_node(n, EinSum::new(axes, f32::datum_type()), &[a, b])?[0],
-            )
-        };
         let mut x = inputs[0];
         if model.outlet_fact(x)?.datum_type != f32::datum_type() {
             x = model.wire_node(name("to_f32"), cast(f32::datum_type()), &[x])?[0];
@@ -427,18 +419,7 @@ impl Expansion for Svm {
             }
             None => (scores, scores),
         };
-        let winner = model.wire_node(
-            name("argmax"),
-            Reduce::new(tvec!(1), Reducer::ArgMax(false)),
-            &[winner_of],
-        )?;
-        let winner = model.wire_node(name("winner"), AxisOp::Rm(1), &winner)?;
-        let winner = model.wire_node(name("winner.i32"), cast(i32::datum_type()), &winner)?;
-        let label = model.wire_node(
-            name("labels"),
-            DirectLookup::new(labels.clone(), Arc::new(Tensor::zero::<i64>(&[])?))?,
-            &winner,
-        )?[0];
+        let label = label_of_best(model, prefix, winner_of, labels)?;
         Ok(tvec!(label, out_scores))
     }
 }

@@ -385,13 +385,6 @@ impl Expansion for Trees {
             });
         }
         let c = c.ok_or_else(|| format_err!("no branch tests"))?;
-        let matmul = |model: &mut TypedModel, n: &str, a: OutletId, b: Arc<Tensor>| {
-            let b = model.add_const(format!("{n}.matrix"), b)?;
-            let axes = AxesMapping::for_numpy_matmul(2, false, false, false)?;
-            Ok::<_, TractError>(
-                model.wire_node(n, EinSum::new(axes, f32::datum_type()), &[a, b])?[0],
-            )
-        };
         let s = matmul(model, &name("paths"), c, self.paths.clone())?;
         let f = model.add_const(name("false_counts"), self.false_counts.clone())?;
         let s = model.wire_node(name("matches"), add(), &[s, f])?[0];
@@ -458,18 +451,42 @@ impl Expansion for Trees {
         let Some(labels) = &self.labels else {
             return Ok(tvec!(scores));
         };
-        let winner = model.wire_node(
-            name("argmax"),
-            Reduce::new(tvec!(1), Reducer::ArgMax(false)),
-            &[scores],
-        )?;
-        let winner = model.wire_node(name("winner"), AxisOp::Rm(1), &winner)?;
-        let winner = model.wire_node(name("winner.i32"), cast(i32::datum_type()), &winner)?;
-        let label = model.wire_node(
-            name("labels"),
-            DirectLookup::new(labels.clone(), Arc::new(Tensor::zero::<i64>(&[])?))?,
-            &winner,
-        )?[0];
+        let label = label_of_best(model, prefix, scores, labels)?;
         Ok(tvec!(label, scores))
     }
+}
+
+/// `a[N, k] · b[k, m]` for a constant `b`, as tract's own ml ops wire it.
+pub(crate) fn matmul(
+    model: &mut TypedModel,
+    name: &str,
+    a: OutletId,
+    b: Arc<Tensor>,
+) -> TractResult<OutletId> {
+    let b = model.add_const(format!("{name}.matrix"), b)?;
+    let axes = AxesMapping::for_numpy_matmul(2, false, false, false)?;
+    Ok(model.wire_node(name, EinSum::new(axes, f32::datum_type()), &[a, b])?[0])
+}
+
+/// The label of each row's best column (the first on ties): an ArgMax, then a lookup in the
+/// class labels (Cairn lowers the lookup data-obliviously, `ops/ml.rs`).
+pub(crate) fn label_of_best(
+    model: &mut TypedModel,
+    prefix: &str,
+    scores: OutletId,
+    labels: &Arc<Tensor>,
+) -> TractResult<OutletId> {
+    let name = |s: &str| format!("{prefix}.{s}");
+    let winner = model.wire_node(
+        name("argmax"),
+        Reduce::new(tvec!(1), Reducer::ArgMax(false)),
+        &[scores],
+    )?;
+    let winner = model.wire_node(name("winner"), AxisOp::Rm(1), &winner)?;
+    let winner = model.wire_node(name("winner.i32"), cast(i32::datum_type()), &winner)?;
+    Ok(model.wire_node(
+        name("labels"),
+        DirectLookup::new(labels.clone(), Arc::new(Tensor::zero::<i64>(&[])?))?,
+        &winner,
+    )?[0])
 }
