@@ -2,42 +2,62 @@
 //! steps of 2^-g on [-w, w] and constant beyond. Tables are generated with the program.
 
 use crate::fixed;
-use crate::fixed::{pow2, rescale_down, rescale_up};
+use crate::fixed::pow2;
 
-/// One table lookup with linear interpolation.
+/// A table lookup's constants, computed once for a whole tensor.
+#[derive(Copy, Drop)]
+pub struct Lookup {
+    table: Span<felt252>,
+    offset: felt252,
+    top: u128,
+    step: NonZero<u128>,
+    step_felt: felt252,
+    out: fixed::Rescale,
+}
+
 /// `offset` = w·2^s (s the input scale), `top` = 2w·2^s, `k` = s − g; the interpolated value
 /// sits at scale (table scale + k) and is moved by `shift` bits to the output scale.
-pub fn pwl(x: felt252, table: Span<felt252>, offset: felt252, top: i128, k: u32, shift: i32) -> felt252 {
-    let u: i128 = match (x + offset).try_into() {
+pub fn prepare(table: Span<felt252>, offset: felt252, top: i128, k: u32, shift: i32) -> Lookup {
+    let step = pow2(k);
+    Lookup {
+        table,
+        offset,
+        top: top.try_into().unwrap(),
+        step: step.try_into().unwrap(),
+        step_felt: step.into(),
+        out: fixed::prepare_rescale(shift),
+    }
+}
+
+/// One table lookup with linear interpolation (`cairn_ir::fixed::Pwl::eval`).
+pub fn lookup(x: felt252, t: Lookup) -> felt252 {
+    let u: i128 = match (x + t.offset).try_into() {
         Option::Some(v) => v,
         Option::None => panic!("cairn: value out of range in activation"),
     };
     let u: u128 = if u < 0 {
         0
-    } else if u > top {
-        top.try_into().unwrap()
     } else {
-        u.try_into().unwrap()
+        let u: u128 = u.try_into().unwrap();
+        if u > t.top {
+            t.top
+        } else {
+            u
+        }
     };
-    let step = pow2(k);
-    let step_nz: NonZero<u128> = step.try_into().unwrap();
-    let (i, r) = DivRem::div_rem(u, step_nz);
+    let (i, r) = DivRem::div_rem(u, t.step);
     let i: usize = i.try_into().unwrap();
-    let t0 = *table[i];
-    let t1 = *table[i + 1];
-    let y = t0 * step.into() + (t1 - t0) * r.into();
-    if shift < 0 {
-        rescale_down(y, (-shift).try_into().unwrap())
-    } else {
-        rescale_up(y, shift.try_into().unwrap())
-    }
+    let t0 = *t.table[i];
+    let t1 = *t.table[i + 1];
+    fixed::rescale(t0 * t.step_felt + (t1 - t0) * r.into(), t.out)
 }
 
 /// `pwl` over every element of a tensor.
 pub fn pwl_all(x: Span<felt252>, table: Span<felt252>, offset: felt252, top: i128, k: u32, shift: i32) -> Array<felt252> {
+    let t = prepare(table, offset, top, k, shift);
     let mut out = array![];
     for v in x {
-        out.append(pwl(*v, table, offset, top, k, shift));
+        out.append(lookup(*v, t));
     }
     out
 }
@@ -70,11 +90,12 @@ pub fn softmax(
         }
     }
     let maxs = maxs.span();
+    let t = prepare(table, offset, top, k, shift);
     let mut e: Array<felt252> = array![];
     let mut idx = 0;
     for v in x {
         let m = *maxs[(idx / stride) * inner + idx % inner];
-        e.append(pwl(*v - m, table, offset, top, k, shift));
+        e.append(lookup(*v - m, t));
         idx += 1;
     }
     let e = e.span();
@@ -111,9 +132,7 @@ const LN2_Q24: felt252 = 11629080;
 /// operand is normalised to `m · 2^e` with m in [1, 2) at scale 2^-24 (e = ⌊log₂ x⌋ by binary
 /// search), ln m comes from the table (`offset`, `top`, `k`, `shift` as for `pwl`, giving scale
 /// 2^-24), and `(e - s_in) · ln 2` is added. Fails when `x ≤ 0`.
-pub fn ln(
-    x: felt252, table: Span<felt252>, offset: felt252, top: i128, k: u32, shift: i32, s_in: u32, s_out: u32,
-) -> felt252 {
+pub fn ln(x: felt252, t: Lookup, s_in: u32, out: fixed::Rescale) -> felt252 {
     let v = fixed::signed(x);
     assert(v > 0, 'cairn: log of a value <= 0');
     let q: u128 = v.try_into().unwrap();
@@ -130,24 +149,23 @@ pub fn ln(
     } else {
         q * pow2(24 - e)
     };
-    let m = pwl(u.into(), table, offset, top, k, shift);
+    let m = lookup(u.into(), t);
     let e_felt: felt252 = e.into();
     let s_felt: felt252 = s_in.into();
     let y = m + (e_felt - s_felt) * LN2_Q24;
-    if s_out < 24 {
-        rescale_down(y, 24 - s_out)
-    } else {
-        rescale_up(y, s_out - 24)
-    }
+    fixed::rescale(y, out)
 }
 
 /// `ln` over every element of a tensor.
 pub fn ln_all(
     x: Span<felt252>, table: Span<felt252>, offset: felt252, top: i128, k: u32, shift: i32, s_in: u32, s_out: u32,
 ) -> Array<felt252> {
+    let t = prepare(table, offset, top, k, shift);
+    let s_out: i32 = s_out.try_into().unwrap();
+    let rescale = fixed::prepare_rescale(s_out - 24);
     let mut out = array![];
     for v in x {
-        out.append(ln(*v, table, offset, top, k, shift, s_in, s_out));
+        out.append(ln(*v, t, s_in, rescale));
     }
     out
 }

@@ -147,23 +147,48 @@ pub fn pow2(k: u32) -> u128 {
     *POW2.span()[k]
 }
 
-/// Divides by 2^k rounding half up: floor(x / 2^k + 1/2). Fails outside the rescale window.
-pub fn rescale_down(x: felt252, k: u32) -> felt252 {
+/// A move by `shift` bits of scale, its constants computed once for a whole tensor.
+#[derive(Copy, Drop)]
+pub struct Rescale {
+    /// 2^-shift (down) or 2^shift (up).
+    d: NonZero<u128>,
+    factor: felt252,
+    down: bool,
+    /// 2^120 + 2^-shift / 2, added before dividing.
+    bias_half: felt252,
+    /// 2^120 / 2^-shift, taken off after.
+    offset: felt252,
+}
+
+pub fn prepare_rescale(shift: i32) -> Rescale {
+    let down = shift < 0;
+    let k: u32 = if down {
+        (-shift).try_into().unwrap()
+    } else {
+        shift.try_into().unwrap()
+    };
     let d = pow2(k);
-    let half: felt252 = (d / 2).into();
-    let biased: u128 = match (x + RESCALE_BIAS + half).try_into() {
+    Rescale {
+        d: d.try_into().unwrap(),
+        factor: d.into(),
+        down,
+        bias_half: RESCALE_BIAS + (d / 2).into(),
+        offset: (RESCALE_BIAS_U128 / d).into(),
+    }
+}
+
+/// Moves `x` by the prepared shift: down, divides rounding half up (floor(x / d + 1/2)) and
+/// fails outside the rescale window; up, multiplies. The result must lie in [-2^40, 2^40).
+pub fn rescale(x: felt252, r: Rescale) -> felt252 {
+    if !r.down {
+        return check_act(x * r.factor);
+    }
+    let biased: u128 = match (x + r.bias_half).try_into() {
         Option::Some(v) => v,
         Option::None => panic!("cairn: value out of range in rescale"),
     };
-    let d_nz: NonZero<u128> = d.try_into().unwrap();
-    let (q, _) = DivRem::div_rem(biased, d_nz);
-    let offset: felt252 = (RESCALE_BIAS_U128 / d).into();
-    check_act(q.into() - offset)
-}
-
-/// Multiplies by 2^k. Fails when the result leaves the rescale window.
-pub fn rescale_up(x: felt252, k: u32) -> felt252 {
-    check_act(x * pow2(k).into())
+    let (q, _) = DivRem::div_rem(biased, r.d);
+    check_act(q.into() - r.offset)
 }
 
 /// Returns `y` if it lies in [-2^40, 2^40), fails otherwise.
@@ -212,10 +237,10 @@ pub fn abs(x: felt252) -> felt252 {
 }
 
 /// LeakyRelu: `x` if `x ≥ 0`, else `x · alpha / 2^16` rounded half up (`alpha` at scale 2^-16,
-/// `cairn_ir::fixed::ALPHA_SCALE`).
-pub fn leaky_relu(x: felt252, alpha: felt252) -> felt252 {
+/// `cairn_ir::fixed::ALPHA_SCALE`; `down` is `prepare_rescale(-16)`).
+pub fn leaky_relu(x: felt252, alpha: felt252, down: Rescale) -> felt252 {
     if signed(x) < 0 {
-        rescale_down(x * alpha, 16)
+        rescale(x * alpha, down)
     } else {
         x
     }

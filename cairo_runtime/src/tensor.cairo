@@ -1,7 +1,7 @@
 //! Whole-tensor helpers over flat row-major spans.
 
 use crate::fixed;
-use crate::fixed::{check_input, relu, rescale_down, rescale_up, signed};
+use crate::fixed::{check_input, relu, signed};
 
 /// Element-wise sum of two tensors of one shape.
 pub fn add(a: Span<felt252>, b: Span<felt252>) -> Array<felt252> {
@@ -71,9 +71,10 @@ pub fn abs_all(x: Span<felt252>) -> Array<felt252> {
 
 /// LeakyRelu of every element, the slope at scale 2^-16.
 pub fn leaky_relu_all(x: Span<felt252>, alpha: felt252) -> Array<felt252> {
+    let down = fixed::prepare_rescale(-16);
     let mut out = array![];
     for v in x {
-        out.append(fixed::leaky_relu(*v, alpha));
+        out.append(fixed::leaky_relu(*v, alpha, down));
     }
     out
 }
@@ -97,17 +98,10 @@ pub fn relu_all(x: Span<felt252>) -> Array<felt252> {
 
 /// Moves every element by `shift` bits of scale (down: rounding division; up: product).
 pub fn rescale_all(x: Span<felt252>, shift: i32) -> Array<felt252> {
+    let r = fixed::prepare_rescale(shift);
     let mut out = array![];
-    if shift < 0 {
-        let k: u32 = (-shift).try_into().unwrap();
-        for v in x {
-            out.append(rescale_down(*v, k));
-        }
-    } else {
-        let k: u32 = shift.try_into().unwrap();
-        for v in x {
-            out.append(rescale_up(*v, k));
-        }
+    for v in x {
+        out.append(fixed::rescale(*v, r));
     }
     out
 }

@@ -218,7 +218,7 @@ impl Pwl {
     }
 
     /// Evaluates the approximation on `x` at scale `s_in` (≥ `grid_bits`), giving a value at
-    /// scale `s_out`. Mirrors `cairn_runtime::activation::pwl` step for step.
+    /// scale `s_out`. Mirrors `cairn_runtime::activation::lookup` step for step.
     pub fn eval(&self, x: i128, s_in: u32, s_out: u32) -> Result<i128, RangeError> {
         let k = s_in - self.grid_bits;
         let u = x
