@@ -287,14 +287,16 @@ def helper_models():
     # Data movement, integers and booleans, and the other nonlinearities in one graph: a Reshape
     # whose shape is a graph input (bound at compile time), Slice with a step, reflect Pad,
     # Concat, Gather by runtime int64 indices, Greater/Where, Exp, Log, Sqrt, a runtime Div,
-    # ArgMax (an int64 output) and a Cast of a comparison.
+    # ArgMax (an int64 output), a Cast of a comparison, and a Cast float -> int64 (truncation
+    # toward zero).
     ins = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 6]),
            helper.make_tensor_value_info("idx", TensorProto.INT64, [3]),
            helper.make_tensor_value_info("shape", TensorProto.INT64, [2])]
     outs = [helper.make_tensor_value_info("ratio", TensorProto.FLOAT, [3, 4]),
             helper.make_tensor_value_info("winner", TensorProto.INT64, [3]),
             helper.make_tensor_value_info("grown", TensorProto.FLOAT, [3, 4]),
-            helper.make_tensor_value_info("negative", TensorProto.FLOAT, [3, 4])]
+            helper.make_tensor_value_info("negative", TensorProto.FLOAT, [3, 4]),
+            helper.make_tensor_value_info("truncated", TensorProto.INT64, [3, 4])]
     ints = lambda name, v: numpy_helper.from_array(np.array(v, dtype=np.int64), name)
     nodes = [
         helper.make_node("Reshape", ["x", "shape"], ["r"], name="reshape"),
@@ -315,10 +317,12 @@ def helper_models():
         helper.make_node("ArgMax", ["ratio"], ["winner"], name="argmax", axis=1, keepdims=0),
         helper.make_node("Less", ["g", "zero"], ["neg_b"], name="less"),
         helper.make_node("Cast", ["neg_b"], ["negative"], name="cast", to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["g", "scale"], ["gs"], name="spread"),
+        helper.make_node("Cast", ["gs"], ["truncated"], name="truncate", to=TensorProto.INT64),
     ]
     inits = [ints("starts", [0]), ints("ends", [4]), ints("axes", [1]), ints("steps", [2]),
              ints("pads", [0, 1, 0, 1]), init("zero", np.array(0.0)), init("half", np.array(0.5)),
-             init("one", np.array(1.0))]
+             init("one", np.array(1.0)), init("scale", np.array(2.5))]
     save(helper.make_graph(nodes, "ops_mixed", ins, outs, inits), "ops_mixed.onnx",
          {"x": rng.normal(size=(2, 6)), "idx": np.array([4, 0, -1]), "shape": np.array([3, 4])},
          bound=("shape",))

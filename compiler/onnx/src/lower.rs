@@ -191,12 +191,12 @@ pub fn lower(
 }
 
 /// Cairn's element type for a tract datum type: every float is `F32` (fixed point does not
-/// care for its width), every integer `I64`; `None` for the rest (strings, complex numbers,
-/// quantised types).
+/// care for its width), every integer `I64` (tract's TDim, what ONNX's INT64 casts become, is
+/// one); `None` for the rest (strings, complex numbers, quantised types).
 pub fn dtype_of(dt: DatumType) -> Option<DType> {
     if dt.is_float() {
         Some(DType::F32)
-    } else if dt.is_integer() {
+    } else if dt.is_integer() || dt == TDim::datum_type() {
         Some(DType::I64)
     } else if dt == bool::datum_type() {
         Some(DType::Bool)
