@@ -27,7 +27,7 @@ const FELTS_PER_LITERAL: u64 = 10;
 const FELTS_PER_STAGE: u64 = 4_000;
 /// Cairo steps per packed multiply-add (measured ~2.1 per scalar MAC with 3 lanes per felt).
 const STEPS_PER_MAC: f64 = 2.2;
-/// Cairo steps per element of an element-wise op (the slowest, PWL tables, are about this).
+/// Cairo steps per element of data movement and cheap element-wise ops.
 const STEPS_PER_ELEMENT: u64 = 60;
 
 /// Budgets for one stage.
@@ -207,7 +207,9 @@ pub fn unit_cost(g: &Graph, node: usize, (first, end): (usize, usize)) -> Cost {
             }
         }
         Op::MatMul => {
-            let k = g.values[n.inputs[1]].ty.shape[0] as u64;
+            // [k, n], or a batch [B, k, n].
+            let shape = &g.values[n.inputs[1]].ty.shape;
+            let k = shape[shape.len() - 2] as u64;
             Cost {
                 felts: 200 + 2 * const_felts,
                 steps: out_len * k * 8,
@@ -215,8 +217,20 @@ pub fn unit_cost(g: &Graph, node: usize, (first, end): (usize, usize)) -> Cost {
         }
         _ => Cost {
             felts: 200 + 2 * const_felts + 2 * out_len.min(4096),
-            steps: STEPS_PER_ELEMENT * out_len.max(const_felts),
+            steps: steps_per_element(&n.op) * out_len.max(const_felts),
         },
+    }
+}
+
+/// Steps per output element of the ops that cost more than data movement, rounded up from
+/// `scripts/bench-ops-results.md`.
+fn steps_per_element(op: &Op) -> u64 {
+    match op {
+        Op::Log => 700,
+        Op::Softmax { .. } => 400,
+        Op::Div | Op::Sqrt => 260,
+        Op::Sigmoid | Op::Tanh | Op::Erf | Op::Exp => 140,
+        _ => STEPS_PER_ELEMENT,
     }
 }
 

@@ -116,8 +116,6 @@ struct Svm {
     /// One-vs-one votes: [P, C] (first − second class indicators) and [1, C] second counts.
     votes: Option<(Arc<Tensor>, Arc<Tensor>)>,
     labels: Option<Arc<Tensor>>,
-    /// Regressor outputs ±1 (one-class SVM).
-    one_class: bool,
     outputs: usize,
 }
 
@@ -185,8 +183,7 @@ fn parse(node: &NodeProto, classifier: bool) -> TractResult<(Box<dyn InferenceOp
             other => bail!("kernel_type {other} is not supported"),
         }
     };
-    let one_class = node.get_attr_opt::<i64>("one_class")?.unwrap_or(0) != 0;
-    if one_class {
+    if node.get_attr_opt::<i64>("one_class")?.unwrap_or(0) != 0 {
         bail!("one-class SVMs are not supported");
     }
     let t = |v: Vec<f32>, shape: &[usize]| -> TractResult<Arc<Tensor>> {
@@ -282,7 +279,6 @@ fn parse(node: &NodeProto, classifier: bool) -> TractResult<(Box<dyn InferenceOp
         rho: rho_t,
         votes,
         labels: labels.map(|l| rctensor1(&l)),
-        one_class,
         outputs,
     };
     Ok((expand(svm), vec![]))
@@ -386,7 +382,6 @@ impl Expansion for Svm {
         let s = matmul(model, &name("decision"), kernel, self.decision.clone())?;
         let rho = model.add_const(name("rho"), self.rho.clone())?;
         let scores = model.wire_node(name("scores"), add(), &[s, rho])?[0];
-        let _ = self.one_class;
         let Some(labels) = &self.labels else {
             return Ok(tvec!(scores));
         };
