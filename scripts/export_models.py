@@ -224,18 +224,24 @@ def helper_models():
         init("sqrt2", np.array(np.sqrt(2.0))), init("one", np.array(1.0)), init("half", np.array(0.5))])
     save(graph, "batchnorm_gelu.onnx", {"x": rng.normal(size=(2, 3, 4)) * 1.5})
 
-    # Reductions: ReduceSum (axes as input, keepdims=0), ReduceMean, ReduceMax, GlobalAveragePool.
+    # Reductions: ReduceSum (axes as input, keepdims=0), ReduceMean, ReduceMax, GlobalAveragePool,
+    # and two over axes that are not contiguous (ReduceMin keeping them, ReduceSum dropping them).
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4, 4])
     outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape) for n, shape in
-            [("sum", [2, 3, 4]), ("mean", [2, 3, 1, 1]), ("max", [2, 1, 4, 4]), ("gap", [2, 3, 1, 1])]]
+            [("sum", [2, 3, 4]), ("mean", [2, 3, 1, 1]), ("max", [2, 1, 4, 4]), ("gap", [2, 3, 1, 1]),
+             ("min_spread", [1, 3, 1, 4]), ("sum_spread", [2, 4])]]
     nodes = [
+        helper.make_node("ReduceMin", ["x"], ["min_spread"], name="reduce_min_spread", axes=[0, 2]),
+        helper.make_node("ReduceSum", ["x", "axes_spread"], ["sum_spread"], name="reduce_sum_spread",
+                         keepdims=0),
         helper.make_node("ReduceSum", ["x", "axes"], ["sum"], name="reduce_sum", keepdims=0),
         helper.make_node("ReduceMean", ["x"], ["mean"], name="reduce_mean", axes=[2, 3]),
         helper.make_node("ReduceMax", ["x"], ["max"], name="reduce_max", axes=[1], keepdims=1),
         helper.make_node("GlobalAveragePool", ["x"], ["gap"], name="gap"),
     ]
     graph = helper.make_graph(nodes, "reductions", [x], outs,
-                              [numpy_helper.from_array(np.array([3], dtype=np.int64), "axes")])
+                              [numpy_helper.from_array(np.array([3], dtype=np.int64), "axes"),
+                               numpy_helper.from_array(np.array([1, 3], dtype=np.int64), "axes_spread")])
     save(graph, "reductions.onnx", {"x": rng.normal(size=(2, 3, 4, 4))})
 
     # Convolutions: asymmetric pads, strides and dilations; then a grouped one with every

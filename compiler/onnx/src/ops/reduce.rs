@@ -34,7 +34,12 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
     };
     if op.reducer == Reducer::MeanOfSquares {
         let x = cx.input(node, 0);
-        return mean_of_squares(cx, node, x, &op.axes).map(Some);
+        let ms = mean_of_squares(cx, node, x, &op.axes)?;
+        let shape = cx.out_shape(node);
+        if cx.shape_of(ms) == shape.as_slice() {
+            return Ok(Some(ms));
+        }
+        return Ok(Some(cx.emit(node, "", Op::Reshape, vec![ms], shape)));
     }
     if let Reducer::ArgMax(select_last) = op.reducer {
         let [axis] = op.axes[..] else {
@@ -62,15 +67,44 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
         let shape = cx.out_shape(node);
         return Ok(Some(cx.emit(node, "", Op::Reshape, vec![x], shape)));
     }
-    let axes = super::contiguous_axes(&op.axes, "a reduction")?;
     let shape = cx.out_shape(node);
-    Ok(Some(cx.emit(
-        node,
-        "",
-        Op::Reduce { kind, axes },
-        vec![x],
-        shape,
-    )))
+    let (x, axes) = reduced_axes_last(cx, node, x, &op.axes);
+    let mut kept = cx.shape_of(x).to_vec();
+    axes.iter().for_each(|&a| kept[a] = 1);
+    if kept == shape {
+        return Ok(Some(cx.emit(
+            node,
+            "",
+            Op::Reduce { kind, axes },
+            vec![x],
+            shape,
+        )));
+    }
+    let reduced = cx.emit(node, "reduced", Op::Reduce { kind, axes }, vec![x], kept);
+    Ok(Some(cx.emit(node, "", Op::Reshape, vec![reduced], shape)))
+}
+
+/// `x` with the reduced `axes` moved last (a transpose when they are not already contiguous at
+/// the end), and the now contiguous trailing axes. Reducing there and reshaping gives the same
+/// values in the same order: the kept axes keep their relative order.
+fn reduced_axes_last(
+    cx: &mut Ctx,
+    node: &TypedNode,
+    x: ValueId,
+    axes: &[usize],
+) -> (ValueId, Vec<usize>) {
+    let shape = cx.shape_of(x).to_vec();
+    let mut sorted = axes.to_vec();
+    sorted.sort_unstable();
+    if sorted.windows(2).all(|w| w[1] == w[0] + 1) {
+        return (x, sorted);
+    }
+    let mut perm: Vec<usize> = (0..shape.len()).filter(|a| !sorted.contains(a)).collect();
+    perm.extend(&sorted);
+    let moved: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+    let first = shape.len() - sorted.len();
+    let t = cx.emit(node, "axes_last", Op::Transpose { perm }, vec![x], moved);
+    (t, (first..shape.len()).collect())
 }
 
 /// mean(x²) over `axes`, kept as size 1: a product, a sum and a product by 1/count.
@@ -80,7 +114,7 @@ fn mean_of_squares(
     x: ValueId,
     axes: &[usize],
 ) -> Result<ValueId, String> {
-    let axes = super::contiguous_axes(axes, "a mean of squares")?;
+    let (x, axes) = reduced_axes_last(cx, node, x, axes);
     let shape = cx.shape_of(x).to_vec();
     let count: usize = axes.iter().map(|&a| shape[a]).product();
     let mut reduced = shape.clone();
