@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use crate::trees::{label_of_best, matmul};
+use crate::trees::{label_of_best, matmul, predictor_rules};
 use tract_onnx::pb::NodeProto;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
@@ -314,20 +314,7 @@ impl Expansion for Svm {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        check_output_arity(outputs, self.nboutputs()?)?;
-        s.equals(&inputs[0].rank, 2)?;
-        let scores = &outputs[self.classifier as usize];
-        s.equals(&scores.datum_type, f32::datum_type())?;
-        s.equals(&scores.rank, 2)?;
-        s.equals(&scores.shape[0], &inputs[0].shape[0])?;
-        s.equals(&scores.shape[1], (self.score_width() as i64).to_dim())?;
-        if self.classifier {
-            s.equals(&outputs[0].datum_type, i64::datum_type())?;
-            s.equals(&outputs[0].rank, 1)?;
-            s.equals(&outputs[0].shape[0], &inputs[0].shape[0])?;
-        }
-        Ok(())
+        predictor_rules(s, inputs, outputs, self.classifier, self.score_width())
     }
 
     fn wire(

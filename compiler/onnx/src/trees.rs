@@ -331,20 +331,7 @@ impl Expansion for Trees {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        check_output_arity(outputs, self.nboutputs()?)?;
-        s.equals(&inputs[0].rank, 2)?;
-        let scores = &outputs[self.classifier as usize];
-        s.equals(&scores.datum_type, f32::datum_type())?;
-        s.equals(&scores.rank, 2)?;
-        s.equals(&scores.shape[0], &inputs[0].shape[0])?;
-        s.equals(&scores.shape[1], (self.outputs as i64).to_dim())?;
-        if self.classifier {
-            s.equals(&outputs[0].datum_type, i64::datum_type())?;
-            s.equals(&outputs[0].rank, 1)?;
-            s.equals(&outputs[0].shape[0], &inputs[0].shape[0])?;
-        }
-        Ok(())
+        predictor_rules(s, inputs, outputs, self.classifier, self.outputs)
     }
 
     fn wire(
@@ -454,6 +441,31 @@ impl Expansion for Trees {
         let label = label_of_best(model, prefix, scores, labels)?;
         Ok(tvec!(label, scores))
     }
+}
+
+/// The facts of an `ai.onnx.ml` predictor: `X[N, F]` in; scores `[N, width]` out, after
+/// int64 labels `[N]` for a classifier.
+pub(crate) fn predictor_rules<'r, 'p: 'r>(
+    s: &mut Solver<'r>,
+    inputs: &'p [TensorProxy],
+    outputs: &'p [TensorProxy],
+    classifier: bool,
+    width: usize,
+) -> InferenceResult {
+    check_input_arity(inputs, 1)?;
+    check_output_arity(outputs, 1 + classifier as usize)?;
+    s.equals(&inputs[0].rank, 2)?;
+    let scores = &outputs[classifier as usize];
+    s.equals(&scores.datum_type, f32::datum_type())?;
+    s.equals(&scores.rank, 2)?;
+    s.equals(&scores.shape[0], &inputs[0].shape[0])?;
+    s.equals(&scores.shape[1], (width as i64).to_dim())?;
+    if classifier {
+        s.equals(&outputs[0].datum_type, i64::datum_type())?;
+        s.equals(&outputs[0].rank, 1)?;
+        s.equals(&outputs[0].shape[0], &inputs[0].shape[0])?;
+    }
+    Ok(())
 }
 
 /// `a[N, k] · b[k, m]` for a constant `b`, as tract's own ml ops wire it.
