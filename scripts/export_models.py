@@ -335,13 +335,16 @@ def helper_models():
 
     # ai.onnx.ml tree ensembles in the forms skl2onnx never writes: MAX, MIN and AVERAGE
     # aggregates with base values, BRANCH_LT/GTE/EQ modes, the `_as_tensor` attributes of
-    # ai.onnx.ml opset 3, and a binary classifier with one class's weights under LOGISTIC.
+    # ai.onnx.ml opset 3, a binary classifier with one class's weights under LOGISTIC, and a
+    # three-class one whose leaves leave some classes at 0, under SOFTMAX_ZERO.
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [5, 3])
     outs = [helper.make_tensor_value_info("max", TensorProto.FLOAT, [5, 2]),
             helper.make_tensor_value_info("min", TensorProto.FLOAT, [5, 2]),
             helper.make_tensor_value_info("avg", TensorProto.FLOAT, [5, 2]),
             helper.make_tensor_value_info("label", TensorProto.INT64, [5]),
-            helper.make_tensor_value_info("proba", TensorProto.FLOAT, [5, 2])]
+            helper.make_tensor_value_info("proba", TensorProto.FLOAT, [5, 2]),
+            helper.make_tensor_value_info("label3", TensorProto.INT64, [5]),
+            helper.make_tensor_value_info("proba3", TensorProto.FLOAT, [5, 3])]
     # Two trees: tree 0 splits on x0 < 0.2 then x2 >= -0.5; tree 1 on x1 == 1.0 (never, for
     # random inputs) else x0 >= 1.0.
     trees = dict(
@@ -380,6 +383,13 @@ def helper_models():
                          nodes_values=values, base_values=[-0.25],
                          class_treeids=[t for t, _ in leaves], class_nodeids=[n for _, n in leaves],
                          class_ids=[0] * len(leaves), class_weights=[weights[k][0] for k in leaves], **trees),
+        helper.make_node("TreeEnsembleClassifier", ["x"], ["label3", "proba3"], name="trees_three",
+                         domain="ai.onnx.ml", classlabels_int64s=[10, 20, 30], post_transform="SOFTMAX_ZERO",
+                         nodes_values=values,
+                         class_treeids=[t for t, _ in leaves for _ in (0, 1)],
+                         class_nodeids=[n for _, n in leaves for _ in (0, 1)],
+                         class_ids=[(i + c) % 3 for i, _ in enumerate(leaves) for c in (0, 1)],
+                         class_weights=[weights[k][c] for k in leaves for c in (0, 1)], **trees),
     ]
     model = helper.make_model(helper.make_graph(nodes, "trees_spec", [x], outs),
                               opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)])

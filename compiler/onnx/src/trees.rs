@@ -43,6 +43,8 @@ enum Post {
     None,
     Logistic,
     Softmax,
+    /// Softmax over the non-zero scores; zeros stay 0, and a row of zeros gives 1/2 each.
+    SoftmaxZero,
 }
 
 #[derive(Debug, Clone)]
@@ -154,7 +156,10 @@ fn parse(node: &NodeProto, classifier: bool) -> TractResult<(Box<dyn InferenceOp
         "NONE" => Post::None,
         "LOGISTIC" => Post::Logistic,
         "SOFTMAX" => Post::Softmax,
-        other => bail!("post_transform {other} is not supported (NONE, LOGISTIC, SOFTMAX are)"),
+        "SOFTMAX_ZERO" => Post::SoftmaxZero,
+        other => bail!(
+            "post_transform {other} is not supported (NONE, LOGISTIC, SOFTMAX, SOFTMAX_ZERO are)"
+        ),
     };
     // (average, Some(is_max) for MIN and MAX)
     let (average, extreme) = match node
@@ -403,7 +408,7 @@ impl Expansion for Trees {
                 Post::Logistic => model.wire_node(name("logistic"), sigmoid(), &[scores])?[0],
                 _ => scores,
             };
-            let other = if self.post == Post::Softmax {
+            let other = if matches!(self.post, Post::Softmax | Post::SoftmaxZero) {
                 let m1 = model.add_const(name("minus_one"), rctensor2(&[[-1f32]]))?;
                 model.wire_node(name("negated"), mul(), &[scores, m1])?[0]
             } else {
@@ -421,6 +426,9 @@ impl Expansion for Trees {
                     &[scores],
                 )?[0];
             }
+            if self.post == Post::SoftmaxZero {
+                scores = softmax_zero(model, prefix, scores)?;
+            }
         } else {
             scores = match self.post {
                 Post::None => scores,
@@ -433,6 +441,7 @@ impl Expansion for Trees {
                     },
                     &[scores],
                 )?[0],
+                Post::SoftmaxZero => softmax_zero(model, prefix, scores)?,
             };
         }
         let Some(labels) = &self.labels else {
@@ -466,6 +475,30 @@ pub(crate) fn predictor_rules<'r, 'p: 'r>(
         s.equals(&outputs[0].shape[0], &inputs[0].shape[0])?;
     }
     Ok(())
+}
+
+/// SOFTMAX_ZERO over the columns of `x[N, C]` (ONNX's reference): `e^(x - max)` where
+/// `x ≠ 0`, 0 where `x = 0`, divided by the row's sum; a row whose sum is 0 gives 1/2 each.
+fn softmax_zero(model: &mut TypedModel, prefix: &str, x: OutletId) -> TractResult<OutletId> {
+    use tract_onnx::tract_core::ops::logic::Iff;
+    use tract_onnx::tract_core::ops::math::{div, exp};
+    let name = |s: &str| format!("{prefix}.softmax_zero.{s}");
+    let scalar =
+        |model: &mut TypedModel, n: &str, v: f32| model.add_const(name(n), rctensor2(&[[v]]));
+    let max = model.wire_node(name("max"), Reduce::new(tvec!(1), Reducer::Max), &[x])?[0];
+    let shifted = model.wire_node(name("shifted"), sub(), &[x, max])?[0];
+    let e = model.wire_node(name("exp"), exp(), &[shifted])?[0];
+    let zero = scalar(model, "zero", 0.0)?;
+    let nonzero = model.wire_node(name("nonzero"), TypedBinOp(comp_ne(), None), &[x, zero])?;
+    let nonzero = model.wire_node(name("nonzero.f32"), cast(f32::datum_type()), &nonzero)?[0];
+    let kept = model.wire_node(name("kept"), mul(), &[e, nonzero])?[0];
+    let sum = model.wire_node(name("sum"), Reduce::new(tvec!(1), Reducer::Sum), &[kept])?[0];
+    let empty = model.wire_node(name("empty"), TypedBinOp(comp_eq(), None), &[sum, zero])?[0];
+    let one = scalar(model, "one", 1.0)?;
+    let safe = model.wire_node(name("safe_sum"), Iff, &[empty, one, sum])?[0];
+    let y = model.wire_node(name("divided"), div(), &[kept, safe])?[0];
+    let half = scalar(model, "half", 0.5)?;
+    Ok(model.wire_node(name("result"), Iff, &[empty, half, y])?[0])
 }
 
 /// `a[N, k] · b[k, m]` for a constant `b`, as tract's own ml ops wire it.
