@@ -116,11 +116,22 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
                 args,
                 shape.clone(),
             );
-            let fill: Vec<f32> = padded.iter().map(|&p| if p { v } else { 0.0 }).collect();
+            // The fill in the tensor's own element type.
+            let dtype = cx.out_dtype(node);
+            let fill = if dtype == cairn_ir::DType::F32 {
+                Data::F32(padded.iter().map(|&p| if p { v } else { 0.0 }).collect())
+            } else {
+                Data::Int(
+                    padded
+                        .iter()
+                        .map(|&p| if p { v as i64 } else { 0 })
+                        .collect(),
+                )
+            };
             let fill = cx.graph.add_const(
                 &format!("{}.fill", node.name),
-                TensorType::f32(shape.clone()),
-                Data::F32(fill),
+                TensorType::new(dtype, shape.clone()),
+                fill,
             );
             Ok(Some(cx.emit(
                 node,
