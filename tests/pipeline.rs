@@ -333,4 +333,23 @@ fn mixed_operators_match_onnxruntime() {
     };
     let onnxruntime = read(&root().join("tests/models/ops_mixed.expected.json"));
     assert_eq!(read(&s.output_file)["winner"], onnxruntime["winner"]);
+
+    // A Gather index out of range is an error in ONNX: the program fails, and the error names
+    // the node.
+    let mut bad = read(&input("ops_mixed"));
+    bad["idx"] = serde_json::json!([4, 0, 9]);
+    let bad_path = dir.path().join("bad.json");
+    std::fs::write(&bad_path, bad.to_string()).unwrap();
+    let e = cairn_cli::commands::run::run(&cairn_cli::commands::run::RunArgs {
+        dir: dir.path().to_path_buf(),
+        input: bad_path,
+        output: None,
+        quiet: true,
+    })
+    .unwrap_err();
+    let e = format!("{e:#}");
+    assert!(
+        e.contains("'gather'") && e.contains("index out of range"),
+        "{e}"
+    );
 }

@@ -25,7 +25,7 @@ pub enum EvalError {
         "node '{node}' ({op}): value has no fixed-point scale; run the quantisation pass first"
     )]
     NotQuantised { node: String, op: &'static str },
-    #[error("node '{node}' (div): division by zero")]
+    #[error("node '{node}' (div): division by zero (in a Gather: an index out of range)")]
     DivByZero { node: String },
 }
 

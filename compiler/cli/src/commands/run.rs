@@ -61,7 +61,18 @@ pub fn run(args: &RunArgs) -> Result<RunSummary> {
     let t = Instant::now();
     let execution = cairn_cairo::execute(&exe, &args_felts);
     bar.finish_and_clear();
-    let execution = execution?;
+    let execution = match execution {
+        Ok(e) => e,
+        // The program's panic says what failed; Cairn's interpreter, stopping at the same
+        // check on the same input, says which node.
+        Err(e) => {
+            let graph: Result<Graph> = dir.read_json(GRAPH, "recompile the model");
+            return match graph.map(|g| cairn_ir::eval::eval_fixed(&g, &quantised)) {
+                Ok(Err(at)) => Err(e).context(format!("at {at}")),
+                _ => Err(e.into()),
+            };
+        }
+    };
     let vm_seconds = t.elapsed().as_secs_f64();
 
     let (input_hash, outputs) = decode_output(&execution.output, &manifest)?;

@@ -147,7 +147,8 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
 
 /// Gather with indices computed at run time, data-obliviously: a one-hot comparison of every
 /// index with every position (negative indices count from the end), `Where` against the data,
-/// a sum over positions. With `P`, `Q`, `R` the sizes before the axis, of the indices and after
+/// a sum over positions, divided by the number of matches so that an index out of range fails
+/// the program as ONNX requires. With `P`, `Q`, `R` the sizes before the axis, of the indices and after
 /// the axis, and `n` the axis: one-hot `[1, Q, 1, n]`, data `[P, 1, R, n]`, sum over `n`.
 fn runtime_gather(cx: &mut Ctx, node: &TypedNode, axis: usize) -> Result<ValueId, String> {
     use cairn_ir::{CmpKind, DType, ReduceKind};
@@ -246,11 +247,37 @@ fn runtime_gather(cx: &mut Ctx, node: &TypedNode, axis: usize) -> Result<ValueId
         &name("sum"),
         TensorType::new(dtype, vec![p, q, r, 1]),
     );
+    // An index outside [-n, n) matches no position: ONNX calls it an error, so the sum is
+    // divided by the number of matches (1, or 0, which fails the program).
+    let matches = g.add_node(
+        &node.name,
+        Op::Cast { to: dtype },
+        vec![onehot],
+        &name("matches"),
+        TensorType::new(dtype, vec![1, q, 1, n]),
+    );
+    let count = g.add_node(
+        &node.name,
+        Op::Reduce {
+            kind: ReduceKind::Sum,
+            axes: vec![3],
+        },
+        vec![matches],
+        &name("count"),
+        TensorType::new(dtype, vec![1, q, 1, 1]),
+    );
+    let checked = g.add_node(
+        &node.name,
+        Op::Div,
+        vec![summed, count],
+        &name("checked"),
+        TensorType::new(dtype, vec![p, q, r, 1]),
+    );
     // [P, Q, R] is the output's layout: the axes before, the indices', the axes after.
     Ok(g.add_node(
         &node.name,
         Op::Reshape,
-        vec![summed],
+        vec![checked],
         &node.name,
         TensorType::new(dtype, out_shape),
     ))
