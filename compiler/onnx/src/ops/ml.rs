@@ -1,10 +1,9 @@
 //! The `ai.onnx.ml` pieces tract leaves as ops of their own.
 //!
 //! - `DirectLookup` (class labels of LinearClassifier and TreeEnsembleClassifier, indexed by
-//!   the winning class): a lookup in a constant table by a runtime index, done data-obliviously
-//!   as a one-hot comparison against every position, a selection and a sum.
+//!   the winning class): a runtime Gather (`movement::runtime_gather`) from the constant table.
 
-use cairn_ir::{CmpKind, DType, Data, Def, Op, ReduceKind, TensorType, ValueId};
+use cairn_ir::{DType, Data, Def, Op, TensorType, ValueId};
 use tract_onnx::prelude::*;
 
 use crate::lower::Ctx;
@@ -47,7 +46,15 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
                 .collect(),
         )
     };
-    Ok(Some(lookup(cx, node, idx, table, dtype)))
+    let n = table.len();
+    let table = cx.graph.add_const(
+        &format!("{}.table", node.name),
+        TensorType::new(dtype, vec![n]),
+        table,
+    );
+    Ok(Some(super::movement::runtime_gather(
+        cx, node, table, idx, 0,
+    )))
 }
 
 /// The exclusive upper bound of an index produced by an ArgMax (through casts and reshapes).
@@ -63,78 +70,4 @@ fn index_bound(cx: &Ctx, mut v: ValueId) -> Option<usize> {
             _ => return None,
         }
     }
-}
-
-/// `table[idx]` element-wise for a runtime `idx` in `[0, table.len())`: one-hot positions,
-/// `Where` against the table, a sum over positions.
-pub fn lookup(cx: &mut Ctx, node: &TypedNode, idx: ValueId, table: Data, dtype: DType) -> ValueId {
-    let n = table.len();
-    let shape = cx.shape_of(idx).to_vec();
-    let mut wide = shape.clone();
-    wide.push(1);
-    let mut full = shape.clone();
-    full.push(n);
-    let konst = |cx: &mut Ctx, suffix: &str, dt: DType, shape: Vec<usize>, d: Data| {
-        cx.graph.add_const(
-            &format!("{}.{suffix}", node.name),
-            TensorType::new(dt, shape),
-            d,
-        )
-    };
-    let idx_dtype = cx.graph.values[idx].ty.dtype;
-    let positions = konst(
-        cx,
-        "positions",
-        idx_dtype,
-        vec![n],
-        Data::Int((0..n as i64).collect()),
-    );
-    let table = konst(cx, "table", dtype, vec![n], table);
-    let zero = match dtype {
-        DType::F32 => Data::F32(vec![0.0]),
-        _ => Data::Int(vec![0]),
-    };
-    let zero = konst(cx, "zero", dtype, vec![], zero);
-    let g = &mut cx.graph;
-    let name = |s: &str| format!("{}.{s}", node.name);
-    let idx_wide = g.add_node(
-        &node.name,
-        Op::Reshape,
-        vec![idx],
-        &name("index"),
-        TensorType::new(idx_dtype, wide.clone()),
-    );
-    let onehot = g.add_node(
-        &node.name,
-        Op::Compare {
-            kind: CmpKind::Equal,
-        },
-        vec![idx_wide, positions],
-        &name("onehot"),
-        TensorType::new(DType::Bool, full.clone()),
-    );
-    let picked = g.add_node(
-        &node.name,
-        Op::Where,
-        vec![onehot, table, zero],
-        &name("picked"),
-        TensorType::new(dtype, full),
-    );
-    let summed = g.add_node(
-        &node.name,
-        Op::Reduce {
-            kind: ReduceKind::Sum,
-            axes: vec![shape.len()],
-        },
-        vec![picked],
-        &name("sum"),
-        TensorType::new(dtype, wide),
-    );
-    g.add_node(
-        &node.name,
-        Op::Reshape,
-        vec![summed],
-        &node.name,
-        TensorType::new(dtype, shape),
-    )
 }

@@ -36,7 +36,8 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
     };
     if let Some(g) = node.op_as::<Gather>() {
         if cx.input_const(node, 1).is_none() {
-            return runtime_gather(cx, node, g.axis).map(Some);
+            let (data, idx) = (cx.input(node, 0), cx.input(node, 1));
+            return Ok(Some(runtime_gather(cx, node, data, idx, g.axis)));
         }
     }
     for i in 0..node.inputs.len() {
@@ -150,9 +151,14 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
 /// a sum over positions, divided by the number of matches so that an index out of range fails
 /// the program as ONNX requires. With `P`, `Q`, `R` the sizes before the axis, of the indices and after
 /// the axis, and `n` the axis: one-hot `[1, Q, 1, n]`, data `[P, 1, R, n]`, sum over `n`.
-fn runtime_gather(cx: &mut Ctx, node: &TypedNode, axis: usize) -> Result<ValueId, String> {
+pub fn runtime_gather(
+    cx: &mut Ctx,
+    node: &TypedNode,
+    data: ValueId,
+    idx: ValueId,
+    axis: usize,
+) -> ValueId {
     use cairn_ir::{CmpKind, DType, ReduceKind};
-    let (data, idx) = (cx.input(node, 0), cx.input(node, 1));
     let shape = cx.shape_of(data).to_vec();
     let n = shape[axis];
     let p: usize = shape[..axis].iter().product();
@@ -160,7 +166,9 @@ fn runtime_gather(cx: &mut Ctx, node: &TypedNode, axis: usize) -> Result<ValueId
     let q = cx.graph.values[idx].ty.len();
     let idx_dtype = cx.graph.values[idx].ty.dtype;
     let dtype = cx.graph.values[data].ty.dtype;
-    let out_shape = cx.out_shape(node);
+    let mut out_shape = shape[..axis].to_vec();
+    out_shape.extend_from_slice(cx.shape_of(idx));
+    out_shape.extend_from_slice(&shape[axis + 1..]);
     let name = |s: &str| format!("{}.{s}", node.name);
     let konst = |cx: &mut Ctx, s: &str, dt: DType, sh: Vec<usize>, d: Data| {
         cx.graph.add_const(&name(s), TensorType::new(dt, sh), d)
@@ -274,11 +282,11 @@ fn runtime_gather(cx: &mut Ctx, node: &TypedNode, axis: usize) -> Result<ValueId
         TensorType::new(dtype, vec![p, q, r, 1]),
     );
     // [P, Q, R] is the output's layout: the axes before, the indices', the axes after.
-    Ok(g.add_node(
+    g.add_node(
         &node.name,
         Op::Reshape,
         vec![checked],
         &node.name,
         TensorType::new(dtype, out_shape),
-    ))
+    )
 }
