@@ -400,9 +400,113 @@ def helper_models():
     write_io(path, {"x": rng.normal(size=(5, 3))})
 
 
+def activation_models():
+    """One model per family of activations that exporters write (opset 20: Gelu, Mish), on
+    inputs that reach far into every table's tails."""
+    rng = np.random.default_rng(11)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 24])
+    specs = [
+        ("softplus", "Softplus", {}),
+        ("elu", "Elu", {"alpha": 0.7}),
+        ("selu", "Selu", {}),
+        ("celu", "Celu", {"alpha": 1.5}),
+        ("mish", "Mish", {}),
+        ("gelu", "Gelu", {}),
+        ("gelu_tanh", "Gelu", {"approximate": "tanh"}),
+        ("hard_swish", "HardSwish", {}),
+        ("hard_sigmoid", "HardSigmoid", {"alpha": 0.3, "beta": 0.4}),
+        ("softsign", "Softsign", {}),
+        ("thresholded_relu", "ThresholdedRelu", {"alpha": 0.5}),
+        ("log_softmax", "LogSoftmax", {"axis": -1}),
+    ]
+    nodes = [helper.make_node(op, ["x"], [name], name=name, **attrs) for name, op, attrs in specs]
+    # PRelu with a slope per channel, and SiLU written as x · sigmoid(x) (tract fuses it).
+    nodes.append(helper.make_node("PRelu", ["x", "slope"], ["prelu"], name="prelu"))
+    nodes.append(helper.make_node("Sigmoid", ["x"], ["sig"], name="sigmoid"))
+    nodes.append(helper.make_node("Mul", ["x", "sig"], ["silu"], name="silu"))
+    names = [n for n, _, _ in specs] + ["prelu", "silu"]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [2, 24]) for n in names]
+    slope = numpy_helper.from_array(rng.uniform(-0.5, 0.5, size=(24,)).astype(np.float32), "slope")
+    graph = helper.make_graph(nodes, "activations", [x], outs, [slope])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    model.ir_version = 9
+    onnx.checker.check_model(model)
+    path = os.path.join(MODELS, "activations.onnx")
+    onnx.save(model, path)
+    xs = rng.normal(size=(2, 24)) * 4.0
+    xs[0, :6] = [-20.0, -12.5, -3.0, 3.0, 12.5, 20.0]
+    write_io(path, {"x": xs})
+
+
+def preprocessing_models():
+    """A scikit-learn-style pipeline as onnxmltools writes it: ai.onnx.ml only (no default-domain
+    opset imported), IR version 4: Scaler with per-feature offsets and scales, a
+    LinearRegressor, and a Binarizer."""
+    rng = np.random.default_rng(13)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 2])
+    b = helper.make_tensor_value_info("b", TensorProto.FLOAT, [3, 4])
+    nodes = [
+        helper.make_node("Scaler", ["x"], ["scaled"], name="scaler", domain="ai.onnx.ml",
+                         offset=rng.normal(size=4).tolist(), scale=rng.uniform(0.5, 2.0, size=4).tolist()),
+        helper.make_node("LinearRegressor", ["scaled"], ["y"], name="regressor", domain="ai.onnx.ml",
+                         coefficients=rng.normal(size=8).tolist(), intercepts=[0.5, -1.0], targets=2),
+        helper.make_node("Binarizer", ["scaled"], ["b"], name="binarizer", domain="ai.onnx.ml",
+                         threshold=0.25),
+    ]
+    model = helper.make_model(helper.make_graph(nodes, "scaler_pipeline", [x], [y, b]),
+                              opset_imports=[helper.make_opsetid("ai.onnx.ml", 1)])
+    model.ir_version = 4
+    onnx.checker.check_model(model)
+    path = os.path.join(MODELS, "scaler_pipeline.onnx")
+    onnx.save(model, path)
+    write_io(path, {"x": rng.normal(size=(3, 4)) * 2.0})
+
+
+def separable_conv_model():
+    """A MobileNet-style depthwise-separable block on one image (tract drops its batch axis):
+    depthwise 3x3 with stride 2, BatchNormalization, ReLU6, pointwise 1x1, ReLU, global
+    average pool, a classifier head and LogSoftmax."""
+    rng = np.random.default_rng(17)
+    f32 = lambda a, name: numpy_helper.from_array(np.asarray(a, dtype=np.float32), name)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 9, 9])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])
+    inits = [
+        f32(rng.normal(size=(8, 1, 3, 3)) * 0.5, "dw"),
+        f32(rng.uniform(0.5, 1.5, size=8), "bn_scale"), f32(rng.normal(size=8) * 0.1, "bn_bias"),
+        f32(rng.normal(size=8) * 0.1, "bn_mean"), f32(rng.uniform(0.5, 1.5, size=8), "bn_var"),
+        f32(0.0, "zero"), f32(6.0, "six"),
+        f32(rng.normal(size=(12, 8, 1, 1)) * 0.4, "pw"), f32(rng.normal(size=12) * 0.1, "pw_b"),
+        f32(rng.normal(size=(5, 12)) * 0.5, "fc"), f32(rng.normal(size=5) * 0.1, "fc_b"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "dw"], ["d"], name="depthwise", group=8, kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1], strides=[2, 2]),
+        helper.make_node("BatchNormalization", ["d", "bn_scale", "bn_bias", "bn_mean", "bn_var"], ["bn"],
+                         name="bn"),
+        helper.make_node("Clip", ["bn", "zero", "six"], ["r6"], name="relu6"),
+        helper.make_node("Conv", ["r6", "pw", "pw_b"], ["p"], name="pointwise", kernel_shape=[1, 1]),
+        helper.make_node("Relu", ["p"], ["pr"], name="relu"),
+        helper.make_node("GlobalAveragePool", ["pr"], ["g"], name="gap"),
+        helper.make_node("Flatten", ["g"], ["flat"], name="flatten"),
+        helper.make_node("Gemm", ["flat", "fc", "fc_b"], ["logits"], name="fc", transB=1),
+        helper.make_node("LogSoftmax", ["logits"], ["y"], name="log_softmax", axis=1),
+    ]
+    model = helper.make_model(helper.make_graph(nodes, "separable_conv", [x], [y], inits),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path = os.path.join(MODELS, "separable_conv.onnx")
+    onnx.save(model, path)
+    write_io(path, {"x": rng.normal(size=(1, 8, 9, 9))})
+
+
 if __name__ == "__main__":
     os.makedirs(MODELS, exist_ok=True)
     helper_models()
+    activation_models()
+    preprocessing_models()
+    separable_conv_model()
     if "--no-torch" not in sys.argv:
         torch_models()
     print("models written to", MODELS, "and", EXAMPLE)

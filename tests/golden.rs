@@ -94,6 +94,63 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// Committed models that exist to be refused (the error-reporting tests use them).
+const REFUSED: &[&str] = &["unsupported", "symbolic_batch"];
+
+/// The float and quantised IR of every committed model under tests/golden/ir/: no Cairo
+/// compile, so every model is covered in the fast tier.
+#[test]
+fn ir_of_every_committed_model_matches_the_golden_files() {
+    let fix = std::env::var_os("CAIRN_FIX_GOLDEN").is_some();
+    let dir = root().join("tests/golden/ir");
+    let mut names: Vec<String> = std::fs::read_dir(root().join("tests/models"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".onnx").map(str::to_string)
+        })
+        .filter(|n| !REFUSED.contains(&n.as_str()))
+        .collect();
+    names.sort();
+    if fix {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+    }
+    let mut stale = Vec::new();
+    let mut expected_files = Vec::new();
+    for name in &names {
+        let m = cairn_onnx::load(&model(name), &Default::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let float = cairn_ir::validate(m.lower().unwrap()).unwrap();
+        let q = cairn_passes::run_all(float.graph().clone(), &Default::default()).unwrap();
+        let q = cairn_ir::validate(q).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for (file, text) in [
+            (format!("{name}.ir"), float.to_string()),
+            (format!("{name}.quantised.ir"), q.to_string()),
+        ] {
+            let path = dir.join(&file);
+            if fix {
+                std::fs::write(&path, &text).unwrap();
+            } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+                stale.push(path.display().to_string());
+            }
+            expected_files.push(file);
+        }
+    }
+    for path in files_under(&dir) {
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !expected_files.contains(&file) {
+            stale.push(format!("{} (no model of that name)", path.display()));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "IR golden files differ (rerun with CAIRN_FIX_GOLDEN=1 if the change is intended):\n{}",
+        stale.join("\n")
+    );
+}
+
 #[test]
 fn generation_is_byte_stable() {
     for name in MODELS {

@@ -95,6 +95,28 @@ fn tree_ensembles_by_the_spec() {
     check("trees_spec");
 }
 
+/// Softplus, ELU, SELU, CELU, Mish, GELU (exact and tanh, opset 20), HardSwish, HardSigmoid,
+/// Softsign, ThresholdedRelu, LogSoftmax, per-channel PRelu and x·sigmoid(x), on inputs from -20
+/// to 20 (every table's tails), against onnxruntime.
+#[test]
+fn activations_of_opset_20() {
+    check("activations");
+}
+
+/// Scaler, LinearRegressor and Binarizer in a model that imports only `ai.onnx.ml`, IR 4, as
+/// onnxmltools writes them.
+#[test]
+fn scaler_pipeline_without_a_default_domain() {
+    check("scaler_pipeline");
+}
+
+/// Depthwise 3x3, BatchNormalization, ReLU6, pointwise 1x1, pooling and a LogSoftmax head on one
+/// image: the MobileNet-style block whose batch axis tract drops.
+#[test]
+fn separable_conv_block_with_a_log_softmax_head() {
+    check("separable_conv");
+}
+
 #[test]
 fn the_bundled_example() {
     let dir = tempfile::tempdir().unwrap();

@@ -62,6 +62,34 @@ pub fn pwl_all(x: Span<felt252>, table: Span<felt252>, offset: felt252, top: i12
     out
 }
 
+/// A table function with a linear part over every element (`cairn_ir::fixed::table_fn`): the
+/// table's value (`offset`, `top`, `k`, `shift` as for `pwl`) plus, for `x > 0`,
+/// `x · slope` (the slope at scale 2^-16) moved by `lin_shift` bits to the output scale,
+/// rounded half up; the sum is range-checked.
+pub fn table_fn_all(
+    x: Span<felt252>,
+    table: Span<felt252>,
+    offset: felt252,
+    top: i128,
+    k: u32,
+    shift: i32,
+    slope: felt252,
+    lin_shift: i32,
+) -> Array<felt252> {
+    let t = prepare(table, offset, top, k, shift);
+    let lin = fixed::prepare_rescale(lin_shift);
+    let mut out = array![];
+    for v in x {
+        let y = lookup(*v, t);
+        if fixed::signed(*v) > 0 {
+            out.append(fixed::check_act(y + fixed::rescale(*v * slope, lin)));
+        } else {
+            out.append(y);
+        }
+    }
+    out
+}
+
 /// Softmax over the middle axis of `x` seen as [outer, len, inner]; mirrors
 /// `cairn_ir::fixed::softmax`. `e = exp(x - max)` comes from the exp table (`offset`, `top`, `k`,
 /// `shift` as for `pwl`) at scale 2^-24, so the largest is exactly 2^24; then

@@ -103,6 +103,8 @@ pub fn {{ st.name }}(live: Span<felt252>) -> Array<felt252> {
     let v{{ s.out }} = tensor::rescale_all(v{{ s.args[0] }}, {{ shift }}).span();
 {%- when StepKind::Pwl with (p) %}
     let v{{ s.out }} = activation::pwl_all(v{{ s.args[0] }}, tables::{{ p.table }}.span(), {{ p.offset }}, {{ p.top }}, {{ p.k }}, {{ p.shift }}).span();
+{%- when StepKind::PwlLinear with (p, slope, lin_shift) %}
+    let v{{ s.out }} = activation::table_fn_all(v{{ s.args[0] }}, tables::{{ p.table }}.span(), {{ p.offset }}, {{ p.top }}, {{ p.k }}, {{ p.shift }}, {{ slope }}, {{ lin_shift }}).span();
 {%- when StepKind::Log with (p, s_in, s_out) %}
     let v{{ s.out }} = activation::ln_all(v{{ s.args[0] }}, tables::{{ p.table }}.span(), {{ p.offset }}, {{ p.top }}, {{ p.k }}, {{ p.shift }}, {{ s_in }}, {{ s_out }}).span();
 {%- when StepKind::Softmax with (m) %}

@@ -27,8 +27,6 @@ const FELTS_PER_LITERAL: u64 = 10;
 const FELTS_PER_STAGE: u64 = 4_000;
 /// Cairo steps per packed multiply-add (measured ~2.1 per scalar MAC with 3 lanes per felt).
 const STEPS_PER_MAC: f64 = 2.2;
-/// Cairo steps per element of data movement and cheap element-wise ops.
-const STEPS_PER_ELEMENT: u64 = 60;
 
 /// Budgets for one stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,41 +194,27 @@ pub fn unit_cost(g: &Graph, node: usize, (first, end): (usize, usize)) -> Cost {
         .iter()
         .filter_map(|&v| g.const_data(v).map(|_| g.values[v].ty.len() as u64))
         .sum();
-    match n.op {
-        Op::MatMul if g.const_data(n.inputs[1]).is_some() => {
-            let k = g.values[n.inputs[1]].ty.shape[0] as u64;
-            let cols = (end - first) as u64;
-            let rows = g.values[n.inputs[0]].ty.len() as u64 / k.max(1);
-            Cost {
-                felts: k * cols.div_ceil(3) * FELTS_PER_LITERAL + 400,
-                steps: (STEPS_PER_MAC * (rows * k * cols) as f64) as u64 + rows * cols * 20,
-            }
-        }
-        Op::MatMul => {
-            // [k, n], or a batch [B, k, n].
-            let shape = &g.values[n.inputs[1]].ty.shape;
-            let k = shape[shape.len() - 2] as u64;
-            Cost {
-                felts: 200 + 2 * const_felts,
-                steps: out_len * k * 8,
-            }
-        }
-        _ => Cost {
+    if n.op != Op::MatMul {
+        return Cost {
             felts: 200 + 2 * const_felts + 2 * out_len.min(4096),
-            steps: steps_per_element(&n.op) * out_len.max(const_felts),
-        },
+            steps: n.op.steps_per_element() * out_len.max(const_felts),
+        };
     }
-}
-
-/// Steps per output element of the ops that cost more than data movement, rounded up from
-/// `scripts/bench-ops-results.md`.
-fn steps_per_element(op: &Op) -> u64 {
-    match op {
-        Op::Log => 700,
-        Op::Softmax { .. } => 400,
-        Op::Div | Op::Sqrt => 260,
-        Op::Sigmoid | Op::Tanh | Op::Erf | Op::Exp => 140,
-        _ => STEPS_PER_ELEMENT,
+    if g.const_data(n.inputs[1]).is_some() {
+        let k = g.values[n.inputs[1]].ty.shape[0] as u64;
+        let cols = (end - first) as u64;
+        let rows = g.values[n.inputs[0]].ty.len() as u64 / k.max(1);
+        return Cost {
+            felts: k * cols.div_ceil(3) * FELTS_PER_LITERAL + 400,
+            steps: (STEPS_PER_MAC * (rows * k * cols) as f64) as u64 + rows * cols * 20,
+        };
+    }
+    // A product by a runtime matrix [k, n], or a batch [B, k, n].
+    let shape = &g.values[n.inputs[1]].ty.shape;
+    let k = shape[shape.len() - 2] as u64;
+    Cost {
+        felts: 200 + 2 * const_felts,
+        steps: out_len * k * 8,
     }
 }
 
@@ -370,7 +354,7 @@ mod tests {
             );
             x = g.add_node(
                 &format!("relu{l}"),
-                Op::Relu,
+                Op::Unary(cairn_ir::UnaryOp::Relu),
                 vec![y],
                 &format!("h{l}"),
                 TensorType::f32(vec![1, k]),

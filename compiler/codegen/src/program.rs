@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use askama::Template;
 use cairn_ir::fixed::Pwl;
-use cairn_ir::{broadcast_index_map, transpose_index_map, DType, Data, Def, Graph, Op, ValueId};
+use cairn_ir::{
+    broadcast_index_map, transpose_index_map, BinaryOp, DType, Data, Def, Graph, Op, UnaryOp,
+    ValueId,
+};
 
 use crate::partition::{live_sets, Live, Partition, Units};
 use crate::{dense, CodegenError, CodegenOptions};
@@ -49,7 +52,7 @@ impl ConstView {
 }
 
 pub(crate) struct PwlView {
-    table: &'static str,
+    table: String,
     offset: String,
     top: String,
     k: u32,
@@ -93,6 +96,9 @@ pub(crate) enum StepKind {
     LeakyRelu(i64),
     Rescale(i32),
     Pwl(PwlView),
+    /// A table function with a linear part: the lookup, the slope at
+    /// `cairn_ir::fixed::ALPHA_SCALE` and the shift that takes `x · slope` to the output scale.
+    PwlLinear(PwlView, i128, i32),
     /// ln: the mantissa's table lookup, the input and output scales.
     Log(PwlView, u32, u32),
     Alias,
@@ -176,7 +182,7 @@ struct ModelTemplate {
 
 pub(crate) struct TableView {
     name: &'static str,
-    ident: &'static str,
+    ident: String,
     lo: i32,
     hi: i32,
     grid_bits: u32,
@@ -241,7 +247,7 @@ struct Builder<'a> {
     const_spans: Vec<bool>,
     /// Constants already declared as module-level `const`s.
     const_declared: Vec<bool>,
-    tables: Vec<(&'static str, Pwl)>,
+    tables: Vec<(String, Pwl)>,
 }
 
 impl Builder<'_> {
@@ -310,9 +316,32 @@ impl Builder<'_> {
         fresh
     }
 
-    fn pwl(&mut self, ident: &'static str, pwl: Pwl, s_in: u32, s_out: u32) -> PwlView {
+    /// The operands of an element-wise node, each broadcast to the output's shape (a gather
+    /// into a fresh value where its shape differs).
+    fn broadcast_operands(&mut self, node: &cairn_ir::Node, fresh: &mut ValueId) -> Vec<ValueId> {
+        let out_shape = self.g.values[node.output].ty.shape.clone();
+        let mut args = Vec::new();
+        for &v in &node.inputs {
+            self.need_const(v);
+            let shape = self.g.values[v].ty.shape.clone();
+            if shape == out_shape {
+                args.push(v);
+            } else {
+                let why = format!(
+                    "{} broadcast to {out_shape:?}",
+                    comment(&self.g.values[v].name)
+                );
+                let map = broadcast_index_map(&shape, &out_shape);
+                args.push(self.gather(v, map, *fresh, &why));
+                *fresh += 1;
+            }
+        }
+        args
+    }
+
+    fn pwl(&mut self, ident: String, pwl: Pwl, s_in: u32, s_out: u32) -> PwlView {
         if !self.tables.iter().any(|(i, _)| *i == ident) {
-            self.tables.push((ident, pwl.clone()));
+            self.tables.push((ident.clone(), pwl.clone()));
         }
         let k = s_in - pwl.grid_bits;
         PwlView {
@@ -428,55 +457,29 @@ pub(crate) fn generate(
                         vec![node.inputs[0]],
                     )
                 }
-                Op::Add
-                | Op::Sub
-                | Op::Mul
-                | Op::Max
-                | Op::Min
-                | Op::Compare { .. }
-                | Op::Div
-                | Op::Where => {
-                    let out_shape = g.values[out].ty.shape.clone();
-                    let mut args = Vec::new();
-                    for &v in &node.inputs {
-                        b.need_const(v);
-                        let shape = &g.values[v].ty.shape;
-                        if *shape == out_shape {
-                            args.push(v);
-                        } else {
-                            let why = format!(
-                                "{} broadcast to {out_shape:?}",
-                                comment(&g.values[v].name)
-                            );
-                            args.push(b.gather(
-                                v,
-                                broadcast_index_map(shape, &out_shape),
-                                fresh,
-                                &why,
-                            ));
-                            fresh += 1;
-                        }
-                    }
-                    let kind = match &node.op {
-                        Op::Add => StepKind::Zip("add"),
-                        Op::Sub => StepKind::Zip("sub"),
-                        Op::Max => StepKind::Zip("max"),
-                        Op::Min => StepKind::Zip("min"),
-                        Op::Where => StepKind::Zip("where_"),
-                        Op::Compare { kind } => StepKind::Zip(kind.name()),
+                Op::Binary(op) => {
+                    let args = b.broadcast_operands(node, &mut fresh);
+                    let kind = match op {
+                        BinaryOp::Add => StepKind::Zip("add"),
+                        BinaryOp::Sub => StepKind::Zip("sub"),
+                        BinaryOp::Mul => StepKind::Zip("mul"),
+                        BinaryOp::Max => StepKind::Zip("max"),
+                        BinaryOp::Min => StepKind::Zip("min"),
                         // Fixed-point division: the quotient at the operands' scale.
-                        Op::Div if g.values[out].ty.dtype == DType::F32 => {
+                        BinaryOp::Div if g.values[out].ty.dtype == DType::F32 => {
                             StepKind::ZipWith("div_fixed", scale(out) as i64)
                         }
-                        Op::Div => StepKind::Zip("div_int"),
-                        _ => StepKind::Zip("mul"),
+                        BinaryOp::Div => StepKind::Zip("div_int"),
                     };
-                    Step {
-                        comment: comment(&what),
-                        out,
-                        args,
-                        kind,
-                    }
+                    step(kind, args)
+                }
+                Op::Compare(kind) => {
+                    let args = b.broadcast_operands(node, &mut fresh);
+                    step(StepKind::Zip(kind.name()), args)
+                }
+                Op::Where => {
+                    let args = b.broadcast_operands(node, &mut fresh);
+                    step(StepKind::Zip("where_"), args)
                 }
                 Op::Reduce { kind, axes } => {
                     b.need_const(node.inputs[0]);
@@ -492,25 +495,25 @@ pub(crate) fn generate(
                         vec![node.inputs[0]],
                     )
                 }
-                Op::Neg | Op::Abs => {
-                    b.need_const(node.inputs[0]);
-                    let func = if node.op == Op::Neg {
-                        "neg_all"
-                    } else {
-                        "abs_all"
+                Op::Unary(u) => {
+                    let x = node.inputs[0];
+                    b.need_const(x);
+                    let kind = match u {
+                        UnaryOp::Neg => StepKind::Map("neg_all"),
+                        UnaryOp::Abs => StepKind::Map("abs_all"),
+                        UnaryOp::Relu => StepKind::Relu,
+                        UnaryOp::LeakyRelu { alpha } => StepKind::LeakyRelu(
+                            cairn_ir::fixed::quantise(*alpha as f64, cairn_ir::fixed::ALPHA_SCALE)
+                                .unwrap_or(0),
+                        ),
+                        UnaryOp::Sqrt => StepKind::MapWith("sqrt_all", scale(out) as i64),
+                        UnaryOp::Log => {
+                            let m = cairn_ir::fixed::LN_MANTISSA_BITS;
+                            let view = b.pwl("LN".into(), Pwl::ln(), m, m);
+                            StepKind::Log(view, scale(x), scale(out))
+                        }
                     };
-                    step(StepKind::Map(func), vec![node.inputs[0]])
-                }
-                Op::LeakyRelu { alpha } => {
-                    b.need_const(node.inputs[0]);
-                    let alpha_q =
-                        cairn_ir::fixed::quantise(*alpha as f64, cairn_ir::fixed::ALPHA_SCALE)
-                            .unwrap_or(0);
-                    step(StepKind::LeakyRelu(alpha_q), vec![node.inputs[0]])
-                }
-                Op::Relu => {
-                    b.need_const(node.inputs[0]);
-                    step(StepKind::Relu, vec![node.inputs[0]])
+                    step(kind, vec![x])
                 }
                 Op::Rescale { shift } => step(StepKind::Rescale(*shift), vec![node.inputs[0]]),
                 Op::Cast { to } => {
@@ -519,9 +522,11 @@ pub(crate) fn generate(
                     let kind = match (g.values[x].ty.dtype, to) {
                         (DType::F32, DType::F32) => StepKind::Alias,
                         (_, DType::Bool) => StepKind::Map("nonzero_all"),
-                        (DType::F32, _) => StepKind::MapWith("trunc_all", scale(x) as i64),
-                        (_, DType::F32) => StepKind::Rescale(scale(out) as i32),
-                        _ => StepKind::Alias,
+                        (DType::F32, DType::I64) => StepKind::MapWith("trunc_all", scale(x) as i64),
+                        (DType::I64 | DType::Bool, DType::F32) => {
+                            StepKind::Rescale(scale(out) as i32)
+                        }
+                        (DType::I64 | DType::Bool, DType::I64) => StepKind::Alias,
                     };
                     step(kind, vec![x])
                 }
@@ -542,9 +547,9 @@ pub(crate) fn generate(
                 Op::Softmax { axes } => {
                     let (outer, len, inner) =
                         cairn_ir::eval::axes_layout(&g.values[node.inputs[0]].ty.shape, axes);
-                    let (ident, exp) = node.op.table().expect("softmax has a table");
+                    let exp = Pwl::exp();
                     let table_scale = exp.table_scale;
-                    let view = b.pwl(ident, exp, scale(node.inputs[0]), table_scale);
+                    let view = b.pwl("EXP".into(), exp, scale(node.inputs[0]), table_scale);
                     let s = SoftmaxView {
                         outer,
                         len,
@@ -554,26 +559,20 @@ pub(crate) fn generate(
                     };
                     step(StepKind::Softmax(s), vec![node.inputs[0]])
                 }
-                Op::Log => {
-                    b.need_const(node.inputs[0]);
-                    let m = cairn_ir::fixed::LN_MANTISSA_BITS;
-                    let view = b.pwl("LN", Pwl::ln(), m, m);
-                    step(
-                        StepKind::Log(view, scale(node.inputs[0]), scale(out)),
-                        vec![node.inputs[0]],
-                    )
-                }
-                Op::Sqrt => {
-                    b.need_const(node.inputs[0]);
-                    step(
-                        StepKind::MapWith("sqrt_all", scale(out) as i64),
-                        vec![node.inputs[0]],
-                    )
-                }
-                Op::Sigmoid | Op::Tanh | Op::Erf | Op::Exp => {
-                    let (ident, pwl) = node.op.table().expect("table-driven op");
-                    let view = b.pwl(ident, pwl, scale(node.inputs[0]), scale(out));
-                    step(StepKind::Pwl(view), vec![node.inputs[0]])
+                Op::Table(f) => {
+                    let x = node.inputs[0];
+                    b.need_const(x);
+                    let view = b.pwl(f.ident(), Pwl::of(*f), scale(x), scale(out));
+                    let slope = cairn_ir::fixed::slope_q(*f);
+                    let kind = if slope == 0 {
+                        StepKind::Pwl(view)
+                    } else {
+                        let shift = scale(out) as i32
+                            - scale(x) as i32
+                            - cairn_ir::fixed::ALPHA_SCALE as i32;
+                        StepKind::PwlLinear(view, slope, shift)
+                    };
+                    step(kind, vec![x])
                 }
                 Op::Reshape => {
                     b.need_const(node.inputs[0]);
@@ -689,7 +688,7 @@ pub(crate) fn generate(
             .iter()
             .map(|(ident, p)| TableView {
                 name: p.name,
-                ident,
+                ident: ident.clone(),
                 lo: p.lo,
                 hi: p.hi,
                 grid_bits: p.grid_bits,

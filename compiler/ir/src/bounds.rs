@@ -1,7 +1,7 @@
 //! Static bounds on fixed-point values: `bits[v] = Some(b)` guarantees `|x| ≤ 2^b` for every
 //! element `x` of value `v` in any run that does not fail. Inputs and rescale results are
 //! range-checked at run time ([`crate::fixed::ACT_BOUND_BITS`]); everything else follows from
-//! the ops. Code generation uses the bounds to pack several dense outputs into one field element.
+//! the ops' rules ([`Op::bound`]). Code generation uses the bounds to pack several dense outputs into one field element.
 
 use crate::fixed::ACT_BOUND_BITS;
 use crate::graph::*;
@@ -31,59 +31,14 @@ pub fn value_bits(g: &Graph) -> Vec<Option<u32>> {
         })
         .collect();
     for n in &g.nodes {
-        let a = bits[n.inputs[0]];
-        let b = n.inputs.get(1).and_then(|&i| bits[i]);
-        bits[n.output] = match &n.op {
-            // Range-checked results.
-            Op::Rescale { .. }
-            | Op::Sigmoid
-            | Op::Tanh
-            | Op::Erf
-            | Op::Exp
-            | Op::Sqrt
-            | Op::Log
-            | Op::Softmax { .. }
-            | Op::Div => Some(ACT_BOUND_BITS),
-            Op::Compare { .. } => Some(0),
-            Op::Where => b.zip(bits[n.inputs[2]]).map(|(b, c)| b.max(c)),
-            Op::Cast { to } => match (g.values[n.inputs[0]].ty.dtype, to) {
-                (DType::F32, DType::F32) => a,
-                (_, DType::F32) => Some(ACT_BOUND_BITS),
-                (_, DType::Bool) => Some(0),
-                _ => a,
-            },
-            Op::ArgMax { axis, .. } => Some(bits_of(g.values[n.inputs[0]].ty.shape[*axis] as u128)),
-            Op::Relu | Op::Neg | Op::Abs | Op::Reshape | Op::Transpose { .. } => a,
-            Op::Select { .. } => n
-                .inputs
-                .iter()
-                .map(|&i| bits[i])
-                .collect::<Option<Vec<u32>>>()
-                .map(|b| b.into_iter().max().unwrap_or(0)),
-            Op::Max | Op::Min => a.zip(b).map(|(a, b)| a.max(b)),
-            Op::Reduce {
-                kind: ReduceKind::Sum,
-                axes,
-            } => {
-                let len: usize = axes
-                    .iter()
-                    .map(|&x| g.values[n.inputs[0]].ty.shape[x])
-                    .product();
-                a.map(|a| a + bits_of(len as u128))
-            }
-            Op::Reduce { .. } => a,
-            // Its negative branch goes through a checked rescale.
-            Op::LeakyRelu { .. } => a.map(|a| a.max(ACT_BOUND_BITS)),
-            Op::Add | Op::Sub => a.zip(b).map(|(a, b)| a.max(b) + 1),
-            Op::Mul => a.zip(b).map(|(a, b)| a + b),
-            Op::MatMul => a.and_then(|a| matmul_bits(g, n, a)),
-        };
+        let operands: Vec<Option<u32>> = n.inputs.iter().map(|&i| bits[i]).collect();
+        bits[n.output] = n.op.bound(g, n, &operands);
     }
     bits
 }
 
 /// max over output columns j of Σ_i |w_ij|·2^a + |bias_j|.
-fn matmul_bits(g: &Graph, n: &Node, a: u32) -> Option<u32> {
+pub(crate) fn matmul_bits(g: &Graph, n: &Node, a: u32) -> Option<u32> {
     let Some(Data::Int(w)) = g.const_data(n.inputs[1]) else {
         return None;
     };

@@ -39,11 +39,8 @@ trait Domain: Copy + Default + PartialOrd {
     fn add(a: Self, b: Self) -> Self;
     fn sub(a: Self, b: Self) -> Self;
     fn mul(a: Self, b: Self) -> Self;
-    fn relu(a: Self) -> Self;
     fn max(a: Self, b: Self) -> Self;
     fn min(a: Self, b: Self) -> Self;
-    fn neg(a: Self) -> Self;
-    fn abs(a: Self) -> Self;
 }
 
 impl Domain for f32 {
@@ -71,20 +68,11 @@ impl Domain for f32 {
     fn mul(a: f32, b: f32) -> f32 {
         a * b
     }
-    fn relu(a: f32) -> f32 {
-        a.max(0.0)
-    }
     fn max(a: f32, b: f32) -> f32 {
         a.max(b)
     }
     fn min(a: f32, b: f32) -> f32 {
         a.min(b)
-    }
-    fn neg(a: f32) -> f32 {
-        -a
-    }
-    fn abs(a: f32) -> f32 {
-        a.abs()
     }
 }
 
@@ -92,7 +80,7 @@ impl Domain for i128 {
     fn from_const(d: &Data, i: usize) -> i128 {
         match d {
             Data::Int(v) => v[i] as i128,
-            // Unreachable in a validated quantised graph.
+            // Not in a validated quantised graph.
             Data::F32(v) => v[i] as i128,
         }
     }
@@ -116,38 +104,37 @@ impl Domain for i128 {
     fn mul(a: i128, b: i128) -> i128 {
         a.saturating_mul(b)
     }
-    fn relu(a: i128) -> i128 {
-        a.max(0)
-    }
     fn max(a: i128, b: i128) -> i128 {
         a.max(b)
     }
     fn min(a: i128, b: i128) -> i128 {
         a.min(b)
     }
-    fn neg(a: i128) -> i128 {
-        a.saturating_neg()
-    }
-    fn abs(a: i128) -> i128 {
-        a.saturating_abs()
-    }
+}
+
+/// The ops whose arithmetic differs between the two interpreters.
+enum Special<'a> {
+    Div,
+    Cast(DType),
+    Unary(UnaryOp),
+    Table(TableFn),
+    Softmax(&'a [usize]),
+    Rescale(i32),
 }
 
 /// Runs the float model; returns every value of the graph (inputs and constants included).
 pub fn eval_f32(g: &Graph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, EvalError> {
-    run(g, inputs, |node, args, g| {
+    run(g, inputs, |node, special, args, g| {
         let x = args[0];
         let from = g.values[node.inputs[0]].ty.dtype;
-        Ok(match node.op {
-            Op::Cast { to } => x
-                .iter()
-                .map(|&v| match (from, to) {
-                    (_, DType::Bool) => (v != 0.0) as u8 as f32,
-                    (DType::F32, DType::I64) => v.trunc(),
-                    _ => v,
-                })
-                .collect(),
-            Op::Div => {
+        let map = |f: &dyn Fn(f32) -> f32| x.iter().map(|&v| f(v)).collect::<Vec<f32>>();
+        Ok(match special {
+            Special::Cast(to) => map(&|v| match (from, to) {
+                (_, DType::Bool) => (v != 0.0) as u8 as f32,
+                (DType::F32, DType::I64) => v.trunc(),
+                (DType::F32 | DType::I64 | DType::Bool, DType::F32 | DType::I64) => v,
+            }),
+            Special::Div => {
                 let int = g.values[node.output].ty.dtype != DType::F32;
                 zip_broadcast(g, node, args, |a, b| {
                     if int {
@@ -162,17 +149,16 @@ pub fn eval_f32(g: &Graph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, EvalErr
                     }
                 })?
             }
-            Op::Sigmoid => x.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect(),
-            Op::Tanh => x.iter().map(|v| v.tanh()).collect(),
-            Op::Erf => x.iter().map(|&v| libm::erff(v)).collect(),
-            Op::Exp => x.iter().map(|v| v.exp()).collect(),
-            Op::Sqrt => x.iter().map(|v| v.sqrt()).collect(),
-            Op::Log => x.iter().map(|v| v.ln()).collect(),
-            Op::LeakyRelu { alpha } => x
-                .iter()
-                .map(|&v| if v >= 0.0 { v } else { alpha * v })
-                .collect(),
-            Op::Softmax { ref axes } => {
+            Special::Unary(u) => match u {
+                UnaryOp::Neg => map(&|v| -v),
+                UnaryOp::Abs => map(&|v| v.abs()),
+                UnaryOp::Relu => map(&|v| v.max(0.0)),
+                UnaryOp::LeakyRelu { alpha } => map(&|v| if v >= 0.0 { v } else { alpha * v }),
+                UnaryOp::Sqrt => map(&|v| v.sqrt()),
+                UnaryOp::Log => map(&|v| v.ln()),
+            },
+            Special::Table(f) => map(&|v| f.eval(v as f64) as f32),
+            Special::Softmax(axes) => {
                 let shape = &g.values[node.inputs[0]].ty.shape;
                 map_slices(x, shape, axes, |s| {
                     let m = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -180,14 +166,15 @@ pub fn eval_f32(g: &Graph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, EvalErr
                     Ok::<_, EvalError>(s.iter().map(|v| (v - m).exp() / sum).collect())
                 })?
             }
-            _ => unreachable!("only activations reach the callback"),
+            // Float graphs have no rescale (validation rejects one); as arithmetic it is exact.
+            Special::Rescale(shift) => map(&|v| v * (shift as f32).exp2()),
         })
     })
 }
 
 /// Runs the quantised model on fixed-point inputs, bit-exact with the generated Cairo.
 pub fn eval_fixed(g: &Graph, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, EvalError> {
-    run(g, inputs, |node, args, g| {
+    run(g, inputs, |node, special, args, g| {
         let x = args[0];
         let scale = |v: ValueId| {
             g.values[v].scale.ok_or(EvalError::NotQuantised {
@@ -201,27 +188,29 @@ pub fn eval_fixed(g: &Graph, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, Eva
             op: node.op.name(),
             source,
         };
-        let pwl = match node.op {
-            Op::Cast { to } => {
+        let map = |f: &dyn Fn(i128) -> Result<i128, RangeError>| {
+            x.iter()
+                .map(|&v| f(v).map_err(range))
+                .collect::<Result<Vec<i128>, EvalError>>()
+        };
+        match special {
+            Special::Cast(to) => {
                 let from = g.values[node.inputs[0]].ty.dtype;
-                return x
-                    .iter()
-                    .map(|&v| match (from, to) {
-                        (_, DType::Bool) => Ok((v != 0) as i128),
-                        (DType::F32, DType::F32) => Ok(v),
-                        // Rust's integer division truncates toward zero, as ONNX's Cast does.
-                        (DType::F32, _) => Ok(v / (1i128 << s_in)),
-                        (_, DType::F32) => fixed::rescale(v, s_out as i32).map_err(range),
-                        _ => Ok(v),
-                    })
-                    .collect();
+                map(&|v| match (from, to) {
+                    (_, DType::Bool) => Ok((v != 0) as i128),
+                    (DType::F32, DType::F32) => Ok(v),
+                    // Rust's integer division truncates toward zero, as ONNX's Cast does.
+                    (DType::F32, DType::I64) => Ok(v / (1i128 << s_in)),
+                    (DType::I64 | DType::Bool, DType::F32) => fixed::rescale(v, s_out as i32),
+                    (DType::I64 | DType::Bool, DType::I64) => Ok(v),
+                })
             }
-            Op::Div => {
+            Special::Div => {
                 let int = g.values[node.output].ty.dtype != DType::F32;
                 let zero = || EvalError::DivByZero {
                     node: node.name.clone(),
                 };
-                return zip_broadcast(g, node, args, |a, b| {
+                zip_broadcast(g, node, args, |a, b| {
                     if b == 0 {
                         return Err(zero());
                     }
@@ -233,59 +222,45 @@ pub fn eval_fixed(g: &Graph, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, Eva
                     fixed::in_act_range(q)
                         .then_some(q)
                         .ok_or_else(|| range(fixed::RangeError { value: q, shift: 0 }))
-                });
+                })
             }
-            Op::Log => {
-                let table = fixed::Pwl::ln();
-                return x
-                    .iter()
-                    .map(|&v| fixed::ln(v, s_in, s_out, &table).map_err(range))
-                    .collect();
+            Special::Unary(u) => match u {
+                UnaryOp::Neg => map(&|v| Ok(v.saturating_neg())),
+                UnaryOp::Abs => map(&|v| Ok(v.saturating_abs())),
+                UnaryOp::Relu => map(&|v| Ok(v.max(0))),
+                UnaryOp::LeakyRelu { alpha } => {
+                    let alpha_q =
+                        fixed::quantise(alpha as f64, fixed::ALPHA_SCALE).unwrap_or(0) as i128;
+                    map(&|v| fixed::leaky_relu(v, alpha_q))
+                }
+                UnaryOp::Sqrt => map(&|v| fixed::sqrt(v, s_in)),
+                UnaryOp::Log => {
+                    let table = fixed::Pwl::ln();
+                    map(&|v| fixed::ln(v, s_in, s_out, &table))
+                }
+            },
+            Special::Table(f) => {
+                let (pwl, slope) = (fixed::Pwl::of(f), fixed::slope_q(f));
+                map(&|v| fixed::table_fn(v, s_in, s_out, &pwl, slope))
             }
-            Op::Sqrt => {
-                return x
-                    .iter()
-                    .map(|&v| fixed::sqrt(v, s_in).map_err(range))
-                    .collect()
-            }
-            Op::Sigmoid | Op::Tanh | Op::Erf | Op::Exp => {
-                node.op.table().expect("table-driven op").1
-            }
-            Op::Rescale { shift } => {
-                return x
-                    .iter()
-                    .map(|&v| fixed::rescale(v, shift).map_err(range))
-                    .collect()
-            }
-            Op::Softmax { ref axes } => {
-                let (_, exp) = node.op.table().expect("softmax has a table");
+            Special::Rescale(shift) => map(&|v| fixed::rescale(v, shift)),
+            Special::Softmax(axes) => {
+                let exp = fixed::Pwl::exp();
                 let shape = &g.values[node.inputs[0]].ty.shape;
-                return map_slices(x, shape, axes, |s| {
+                map_slices(x, shape, axes, |s| {
                     fixed::softmax(s, s_in, s_out, &exp).map_err(range)
-                });
+                })
             }
-            Op::LeakyRelu { alpha } => {
-                let alpha_q =
-                    fixed::quantise(alpha as f64, fixed::ALPHA_SCALE).unwrap_or(0) as i128;
-                return x
-                    .iter()
-                    .map(|&v| fixed::leaky_relu(v, alpha_q).map_err(range))
-                    .collect();
-            }
-            _ => unreachable!("only activations and rescales reach the callback"),
-        };
-        x.iter()
-            .map(|&v| pwl.eval(v, s_in, s_out).map_err(range))
-            .collect()
+        }
     })
 }
 
 /// The shared graph walk: data movement and linear algebra are generic over the domain; the
-/// domain-specific ops (activations, rescale) go to `special`.
+/// domain-specific ops go to `special`.
 fn run<T: Domain>(
     g: &Graph,
     inputs: &[Vec<T>],
-    special: impl Fn(&Node, &[&[T]], &Graph) -> Result<Vec<T>, EvalError>,
+    special: impl Fn(&Node, Special, &[&[T]], &Graph) -> Result<Vec<T>, EvalError>,
 ) -> Result<Vec<Vec<T>>, EvalError> {
     if inputs.len() != g.inputs.len() {
         return Err(EvalError::InputCount {
@@ -314,6 +289,7 @@ fn run<T: Domain>(
         let out_shape = &g.values[node.output].ty.shape;
         let arg = |i: usize| &vals[node.inputs[i]];
         let shape = |i: usize| &g.values[node.inputs[i]].ty.shape;
+        let args = || -> Vec<&[T]> { node.inputs.iter().map(|&i| vals[i].as_slice()).collect() };
         let out = match &node.op {
             Op::MatMul => matmul(
                 arg(0),
@@ -322,22 +298,13 @@ fn run<T: Domain>(
                 shape(1),
                 node.inputs.get(2).map(|&b| &vals[b]),
             ),
-            Op::Add | Op::Sub | Op::Mul | Op::Max | Op::Min => {
-                let f = match node.op {
-                    Op::Add => T::add,
-                    Op::Sub => T::sub,
-                    Op::Max => T::max,
-                    Op::Min => T::min,
-                    _ => T::mul,
-                };
-                let ia = broadcast_index_map(shape(0), out_shape);
-                let ib = broadcast_index_map(shape(1), out_shape);
-                ia.iter()
-                    .zip(&ib)
-                    .map(|(&i, &j)| f(arg(0)[i], arg(1)[j]))
-                    .collect()
-            }
-            Op::Compare { kind } => zip_broadcast(g, node, &[arg(0), arg(1)], |a, b| {
+            Op::Binary(b) => match generic_binary::<T>(*b) {
+                Some(f) => zip_broadcast(g, node, &[arg(0), arg(1)], |a, b| {
+                    Ok::<_, EvalError>(f(a, b))
+                })?,
+                None => special(node, Special::Div, &args(), g)?,
+            },
+            Op::Compare(kind) => zip_broadcast(g, node, &[arg(0), arg(1)], |a, b| {
                 Ok::<_, EvalError>(T::from_bool(kind.holds(a, b)))
             })?,
             Op::Where => {
@@ -369,9 +336,6 @@ fn run<T: Domain>(
                     })
                     .collect()
             }
-            Op::Relu => arg(0).iter().map(|&v| T::relu(v)).collect(),
-            Op::Neg => arg(0).iter().map(|&v| T::neg(v)).collect(),
-            Op::Abs => arg(0).iter().map(|&v| T::abs(v)).collect(),
             Op::Reduce { kind, axes } => {
                 let f = match kind {
                     ReduceKind::Sum => T::add,
@@ -400,24 +364,27 @@ fn run<T: Domain>(
                     .map(|&i| if i < 0 { T::default() } else { all[i as usize] })
                     .collect()
             }
-            Op::Sigmoid
-            | Op::Tanh
-            | Op::Erf
-            | Op::Exp
-            | Op::Sqrt
-            | Op::Log
-            | Op::Softmax { .. }
-            | Op::Rescale { .. }
-            | Op::LeakyRelu { .. }
-            | Op::Cast { .. }
-            | Op::Div => {
-                let args: Vec<&[T]> = node.inputs.iter().map(|&i| vals[i].as_slice()).collect();
-                special(node, &args, g)?
-            }
+            Op::Unary(u) => special(node, Special::Unary(*u), &args(), g)?,
+            Op::Table(f) => special(node, Special::Table(*f), &args(), g)?,
+            Op::Softmax { axes } => special(node, Special::Softmax(axes), &args(), g)?,
+            Op::Rescale { shift } => special(node, Special::Rescale(*shift), &args(), g)?,
+            Op::Cast { to } => special(node, Special::Cast(*to), &args(), g)?,
         };
         vals[node.output] = out;
     }
     Ok(vals)
+}
+
+/// The binary ops both interpreters compute alike; `None` for division.
+fn generic_binary<T: Domain>(b: BinaryOp) -> Option<fn(T, T) -> T> {
+    match b {
+        BinaryOp::Add => Some(T::add),
+        BinaryOp::Sub => Some(T::sub),
+        BinaryOp::Mul => Some(T::mul),
+        BinaryOp::Max => Some(T::max),
+        BinaryOp::Min => Some(T::min),
+        BinaryOp::Div => None,
+    }
 }
 
 /// `f` on the broadcast pairs of a binary node's operands.

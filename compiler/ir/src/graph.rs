@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::op::*;
+
 /// Index of a value in [`Graph::values`].
 pub type ValueId = usize;
 
@@ -90,189 +92,6 @@ pub struct Value {
     pub def: Def,
 }
 
-/// The closed set of operations. Adding one means: lowering (`cairn-onnx`), printing
-/// ([`crate::print`]), validation, both interpreters ([`crate::eval`]), quantisation
-/// (`cairn-passes`), code generation and a runtime function (`cairn-codegen`, `cairo_runtime/`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Op {
-    /// `a[.., m, k] @ b[k, n] (+ bias[n])`; `bias` is a constant; `b` a constant (weights,
-    /// compiled to straight-line code) or a runtime tensor (a loop).
-    MatMul,
-    /// Element-wise with numpy broadcasting.
-    Add,
-    Sub,
-    Mul,
-    /// Element-wise maximum and minimum with numpy broadcasting (Clip lowers to these).
-    Max,
-    Min,
-    Neg,
-    Abs,
-    Relu,
-    /// `x` if `x ≥ 0`, else `alpha · x`.
-    LeakyRelu {
-        alpha: f32,
-    },
-    Sigmoid,
-    Tanh,
-    Erf,
-    /// e^x, from a table on [-16, 23] (beyond 23 the result leaves the activation range at the
-    /// default scale, and the range check fails).
-    Exp,
-    /// √x at the operand's scale, rounded to nearest; a negative operand fails.
-    Sqrt,
-    /// ln x: the operand normalised to `m · 2^e` with `m` in [1, 2), ln m from a table, plus
-    /// `e · ln 2` ([`crate::fixed::ln`]); an operand ≤ 0 fails.
-    Log,
-    /// Softmax over contiguous `axes` (one for opset 13+; the trailing ones for older opsets).
-    Softmax {
-        axes: Vec<usize>,
-    },
-    /// Reduction over contiguous `axes`, which stay as size 1 (ReduceMean and GlobalAveragePool
-    /// are a sum and a product by a constant).
-    Reduce {
-        kind: ReduceKind,
-        axes: Vec<usize>,
-    },
-    /// Same data, the output's shape.
-    Reshape,
-    /// Axis permutation: output axis `i` is input axis `perm[i]`.
-    Transpose {
-        perm: Vec<usize>,
-    },
-    /// Static data movement with zero fill: flat output element `i` is element `indices[i]` of
-    /// the operands laid end to end, or 0 where `indices[i]` is negative (padding). Convolution
-    /// patches (im2col), Slice, Pad, Concat, Gather with constant indices lower to it; the
-    /// output's shape is the node's.
-    Select {
-        indices: Vec<i64>,
-    },
-    /// Element-wise comparison with numpy broadcasting; the result is boolean (0 or 1), the
-    /// operands at one scale, so fixed-point values compare exactly as their floats do.
-    Compare {
-        kind: CmpKind,
-    },
-    /// `cond ? a : b` element-wise with numpy broadcasting; `cond` is boolean, `a` and `b` at
-    /// one scale.
-    Where,
-    /// Element type conversion (ONNX Cast): float → integer truncates toward zero, anything →
-    /// bool is `≠ 0`, integer and bool → float are exact.
-    Cast {
-        to: DType,
-    },
-    /// Division with numpy broadcasting: integers truncate toward zero (ONNX's integer Div);
-    /// fixed-point values give `a / b` at their scale, rounded half away from zero. A zero
-    /// divisor fails.
-    Div,
-    /// Index of the largest element along `axis` (kept as size 1): the first one, or the last
-    /// with `select_last`. The result is an integer.
-    ArgMax {
-        axis: usize,
-        select_last: bool,
-    },
-    /// Fixed point only: multiply by 2^shift (shift ≥ 0) or divide by 2^-shift rounding half up
-    /// (shift < 0), with a range check.
-    Rescale {
-        shift: i32,
-    },
-}
-
-impl Op {
-    /// The table a table-driven op evaluates (softmax: its exp), and the table's name in
-    /// generated code.
-    pub fn table(&self) -> Option<(&'static str, crate::fixed::Pwl)> {
-        use crate::fixed::Pwl;
-        match self {
-            Op::Sigmoid => Some(("SIGMOID", Pwl::sigmoid())),
-            Op::Tanh => Some(("TANH", Pwl::tanh())),
-            Op::Erf => Some(("ERF", Pwl::erf())),
-            Op::Exp => Some(("EXP_FULL", Pwl::exp_full())),
-            Op::Softmax { .. } => Some(("EXP", Pwl::exp())),
-            _ => None,
-        }
-    }
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            Op::MatMul => "matmul",
-            Op::Add => "add",
-            Op::Sub => "sub",
-            Op::Mul => "mul",
-            Op::Max => "max",
-            Op::Min => "min",
-            Op::Neg => "neg",
-            Op::Abs => "abs",
-            Op::Relu => "relu",
-            Op::LeakyRelu { .. } => "leaky_relu",
-            Op::Sigmoid => "sigmoid",
-            Op::Tanh => "tanh",
-            Op::Erf => "erf",
-            Op::Exp => "exp",
-            Op::Sqrt => "sqrt",
-            Op::Log => "log",
-            Op::Softmax { .. } => "softmax",
-            Op::Reduce {
-                kind: ReduceKind::Sum,
-                ..
-            } => "reduce_sum",
-            Op::Reduce {
-                kind: ReduceKind::Max,
-                ..
-            } => "reduce_max",
-            Op::Reduce {
-                kind: ReduceKind::Min,
-                ..
-            } => "reduce_min",
-            Op::Reshape => "reshape",
-            Op::Select { .. } => "select",
-            Op::Transpose { .. } => "transpose",
-            Op::Rescale { .. } => "rescale",
-            Op::Compare { kind } => kind.name(),
-            Op::Where => "where",
-            Op::Cast { .. } => "cast",
-            Op::Div => "div",
-            Op::ArgMax { .. } => "argmax",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum CmpKind {
-    Equal,
-    Less,
-    LessOrEqual,
-    Greater,
-    GreaterOrEqual,
-}
-
-impl CmpKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            CmpKind::Equal => "equal",
-            CmpKind::Less => "less",
-            CmpKind::LessOrEqual => "less_equal",
-            CmpKind::Greater => "greater",
-            CmpKind::GreaterOrEqual => "greater_equal",
-        }
-    }
-
-    pub fn holds<T: PartialOrd>(self, a: T, b: T) -> bool {
-        match self {
-            CmpKind::Equal => a == b,
-            CmpKind::Less => a < b,
-            CmpKind::LessOrEqual => a <= b,
-            CmpKind::Greater => a > b,
-            CmpKind::GreaterOrEqual => a >= b,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ReduceKind {
-    Sum,
-    Max,
-    Min,
-}
-
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Node {
     /// Name of the ONNX node this came from (several IR nodes may share one).
@@ -339,7 +158,7 @@ impl Graph {
     pub fn const_data(&self, id: ValueId) -> Option<&Data> {
         match &self.values[id].def {
             Def::Const(d) => Some(d),
-            _ => None,
+            Def::Input | Def::Node(_) => None,
         }
     }
 

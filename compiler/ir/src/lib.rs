@@ -18,8 +18,11 @@ pub mod bounds;
 pub mod eval;
 pub mod fixed;
 pub mod graph;
+pub mod op;
 pub mod print;
+pub mod rules;
 pub mod validate;
 
 pub use graph::*;
+pub use rules::{DTypeRule, ScaleRule};
 pub use validate::{validate, ValidGraph, ValidationError};

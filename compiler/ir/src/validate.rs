@@ -2,6 +2,7 @@
 //! which only [`validate`] makes, so an unchecked graph cannot reach it.
 
 use crate::graph::*;
+use crate::rules::{DTypeRule, ScaleRule};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid IR at node '{node}' ({op}): {message}")]
@@ -106,138 +107,27 @@ fn check(g: &Graph) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// One node against its family's rules ([`crate::rules`]).
 fn check_node(g: &Graph, node: &Node) -> Result<(), String> {
-    let arity = match node.op {
-        Op::MatMul => 2..=3,
-        Op::Add | Op::Sub | Op::Mul | Op::Max | Op::Min | Op::Compare { .. } | Op::Div => 2..=2,
-        Op::Where => 3..=3,
-        Op::Select { .. } => 1..=usize::MAX,
-        _ => 1..=1,
-    };
+    let arity = node.op.arity();
     if !arity.contains(&node.inputs.len()) {
         return Err(format!(
             "takes {arity:?} operands, has {}",
             node.inputs.len()
         ));
     }
-    let ty = |i: usize| &g.values[node.inputs[i]].ty;
+    let operands: Vec<&TensorType> = node.inputs.iter().map(|&i| &g.values[i].ty).collect();
+    let consts: Vec<bool> = node
+        .inputs
+        .iter()
+        .map(|&i| g.const_data(i).is_some())
+        .collect();
     let out = &g.values[node.output].ty;
-    check_dtypes(node, &|i| ty(i).dtype, out.dtype)?;
-    let expect_shape = |shape: Vec<usize>| {
-        if out.shape == shape {
-            Ok(())
-        } else {
-            Err(format!("output shape {:?} should be {shape:?}", out.shape))
-        }
-    };
-    match &node.op {
-        Op::MatMul if ty(1).shape.len() == 3 => {
-            // A batch of products of runtime matrices: [B, m, k] · [B, k, n].
-            let (a, b) = (&ty(0).shape, &ty(1).shape);
-            if a.len() != 3 || a[0] != b[0] || a[2] != b[1] || node.inputs.len() != 2 {
-                return Err(format!("cannot multiply batches {a:?} by {b:?}"));
-            }
-            if g.const_data(node.inputs[1]).is_some() {
-                return Err("a batched product takes a runtime right-hand side".into());
-            }
-            expect_shape(vec![a[0], a[1], b[2]])?;
-        }
-        Op::MatMul => {
-            let (a, b) = (&ty(0).shape, &ty(1).shape);
-            if a.is_empty() || b.len() != 2 || a[a.len() - 1] != b[0] {
-                return Err(format!("cannot multiply {a:?} by {b:?}"));
-            }
-            if let Some(&bias) = node.inputs.get(2) {
-                if g.const_data(bias).is_none() || g.values[bias].ty.shape != [b[1]] {
-                    return Err(format!("the bias must be a constant of shape [{}]", b[1]));
-                }
-            }
-            let mut shape = a.clone();
-            *shape.last_mut().expect("rank checked") = b[1];
-            expect_shape(shape)?;
-        }
-        Op::Add
-        | Op::Sub
-        | Op::Mul
-        | Op::Max
-        | Op::Min
-        | Op::Compare { .. }
-        | Op::Div
-        | Op::Where => {
-            let mut shape = ty(0).shape.clone();
-            for i in 1..node.inputs.len() {
-                shape = broadcast_shapes(&shape, &ty(i).shape).ok_or_else(|| {
-                    format!("shapes {shape:?} and {:?} do not broadcast", ty(i).shape)
-                })?;
-            }
-            expect_shape(shape)?;
-        }
-        Op::Cast { .. } => expect_shape(ty(0).shape.clone())?,
-        Op::ArgMax { axis, .. } => {
-            let mut shape = ty(0).shape.clone();
-            if *axis >= shape.len() || shape[*axis] == 0 {
-                return Err(format!("axis {axis} is not a non-empty axis of {shape:?}"));
-            }
-            shape[*axis] = 1;
-            expect_shape(shape)?;
-        }
-        Op::Relu
-        | Op::Neg
-        | Op::Abs
-        | Op::LeakyRelu { .. }
-        | Op::Sigmoid
-        | Op::Tanh
-        | Op::Erf
-        | Op::Exp
-        | Op::Sqrt
-        | Op::Log
-        | Op::Rescale { .. } => expect_shape(ty(0).shape.clone())?,
-        Op::Select { indices } => {
-            let n = (0..node.inputs.len()).map(|i| ty(i).len()).sum::<usize>() as i64;
-            if indices.len() != out.len() {
-                return Err(format!(
-                    "{} indices for an output of {} elements",
-                    indices.len(),
-                    out.len()
-                ));
-            }
-            if let Some(i) = indices.iter().find(|&&i| i >= n) {
-                return Err(format!("index {i} is out of an input of {n} elements"));
-            }
-        }
-        Op::Reshape => {
-            if out.len() != ty(0).len() {
-                return Err(format!(
-                    "cannot reshape {:?} to {:?}",
-                    ty(0).shape,
-                    out.shape
-                ));
-            }
-        }
-        Op::Softmax { axes } | Op::Reduce { axes, .. } => {
-            let rank = ty(0).shape.len();
-            let contiguous = axes.windows(2).all(|w| w[1] == w[0] + 1);
-            if axes.is_empty() || !contiguous || axes.iter().any(|&a| a >= rank) {
-                return Err(format!(
-                    "axes {axes:?} must be contiguous axes of a rank-{rank} tensor"
-                ));
-            }
-            let mut shape = ty(0).shape.clone();
-            if matches!(node.op, Op::Reduce { .. }) {
-                axes.iter().for_each(|&a| shape[a] = 1);
-            }
-            expect_shape(shape)?;
-        }
-        Op::Transpose { perm } => {
-            let mut sorted = perm.clone();
-            sorted.sort_unstable();
-            if sorted != (0..ty(0).shape.len()).collect::<Vec<_>>() {
-                return Err(format!(
-                    "{perm:?} is not a permutation of the {} axes",
-                    ty(0).shape.len()
-                ));
-            }
-            expect_shape(perm.iter().map(|&p| ty(0).shape[p]).collect())?;
+    check_dtypes(&node.op, &operands, out.dtype)?;
+    node.op.check_shape(&operands, &consts, out)?;
+    if let Op::Table(f) = node.op {
+        if !f.is_tabulable() {
+            return Err(format!("{f:?} has parameters no table can hold"));
         }
     }
     if g.quantised {
@@ -248,9 +138,9 @@ fn check_node(g: &Graph, node: &Node) -> Result<(), String> {
     Ok(())
 }
 
-/// Element types: most ops keep one type throughout; the ones that change it say how.
-fn check_dtypes(node: &Node, ty: &dyn Fn(usize) -> DType, out: DType) -> Result<(), String> {
-    let n = node.inputs.len();
+/// Element types, by the op's [`DTypeRule`].
+fn check_dtypes(op: &Op, operands: &[&TensorType], out: DType) -> Result<(), String> {
+    let ty = |i: usize| operands[i].dtype;
     let expect = |i: usize, want: DType| {
         if ty(i) == want {
             Ok(())
@@ -273,78 +163,54 @@ fn check_dtypes(node: &Node, ty: &dyn Fn(usize) -> DType, out: DType) -> Result<
             ))
         }
     };
-    match &node.op {
-        // Fixed-point arithmetic: floats only.
-        Op::MatMul
-        | Op::Relu
-        | Op::LeakyRelu { .. }
-        | Op::Sigmoid
-        | Op::Tanh
-        | Op::Erf
-        | Op::Exp
-        | Op::Sqrt
-        | Op::Log
-        | Op::Softmax { .. }
-        | Op::Rescale { .. } => {
-            (0..n).try_for_each(|i| expect(i, DType::F32))?;
+    match op.dtype_rule() {
+        DTypeRule::Float => {
+            (0..operands.len()).try_for_each(|i| expect(i, DType::F32))?;
             result(DType::F32)
         }
-        Op::Compare { .. } => {
+        DTypeRule::Same => {
+            (1..operands.len()).try_for_each(|i| expect(i, ty(0)))?;
+            result(ty(0))
+        }
+        DTypeRule::Compare => {
             expect(1, ty(0))?;
             result(DType::Bool)
         }
-        Op::Where => {
+        DTypeRule::Branches => {
             expect(0, DType::Bool)?;
             expect(2, ty(1))?;
             result(ty(1))
         }
-        Op::Cast { to } => result(*to),
-        Op::ArgMax { .. } => result(DType::I64),
-        _ => {
-            (1..n).try_for_each(|i| expect(i, ty(0)))?;
-            result(ty(0))
-        }
+        DTypeRule::To(to) => result(to),
+        DTypeRule::Index => result(DType::I64),
     }
 }
 
+/// Scales, by the op's [`ScaleRule`] (the rule the quantiser follows).
 fn check_scales(g: &Graph, node: &Node) -> Result<(), String> {
     let s = |v: ValueId| g.values[v].scale.unwrap_or(0);
     let (a, out) = (s(node.inputs[0]), s(node.output));
-    let expected = match &node.op {
-        Op::Add | Op::Sub | Op::Max | Op::Min | Op::Select { .. } | Op::Div => {
-            if let Some(&other) = node.inputs.iter().find(|&&i| s(i) != a) {
-                return Err(format!("operand scales differ ({a} and {})", s(other)));
-            }
-            a
-        }
-        Op::Compare { .. } => {
-            if s(node.inputs[1]) != a {
-                return Err(format!(
-                    "operand scales differ ({a} and {})",
-                    s(node.inputs[1])
-                ));
-            }
+    let common = |inputs: &[ValueId]| match inputs.iter().find(|&&i| s(i) != s(inputs[0])) {
+        Some(&other) => Err(format!(
+            "operand scales differ ({} and {})",
+            s(inputs[0]),
+            s(other)
+        )),
+        None => Ok(s(inputs[0])),
+    };
+    let expected = match node.op.scale_rule() {
+        ScaleRule::Common => common(&node.inputs)?,
+        ScaleRule::CommonToBool => {
+            common(&node.inputs)?;
             0
         }
-        Op::Where => {
-            let (t, f) = (s(node.inputs[1]), s(node.inputs[2]));
-            if t != f || a != 0 {
-                return Err(format!(
-                    "branch scales differ ({t} and {f}) or the condition has scale {a}"
-                ));
+        ScaleRule::Branches => {
+            if a != 0 {
+                return Err(format!("the condition has scale {a}"));
             }
-            t
+            common(&node.inputs[1..])?
         }
-        // Floats stay at any scale the result chooses; integers and booleans are at 0.
-        Op::Cast { to } => match (g.values[node.inputs[0]].ty.dtype, to) {
-            (DType::F32, DType::F32) => a,
-            (_, DType::F32) => out,
-            _ => 0,
-        },
-        Op::ArgMax { .. } => 0,
-        // Any operand scale, any result scale.
-        Op::Log => out,
-        Op::Mul | Op::MatMul => {
+        ScaleRule::Product => {
             let sum = a + s(node.inputs[1]);
             if let Some(&bias) = node.inputs.get(2) {
                 if s(bias) != sum {
@@ -353,26 +219,24 @@ fn check_scales(g: &Graph, node: &Node) -> Result<(), String> {
             }
             sum
         }
-        Op::Relu
-        | Op::Neg
-        | Op::Abs
-        | Op::LeakyRelu { .. }
-        | Op::Reduce { .. }
-        | Op::Reshape
-        | Op::Sqrt
-        | Op::Transpose { .. } => a,
-        Op::Sigmoid | Op::Tanh | Op::Erf | Op::Exp | Op::Softmax { .. } => {
-            let (_, pwl) = node.op.table().expect("table-driven op");
-            if a < pwl.grid_bits {
+        ScaleRule::Keep => a,
+        ScaleRule::Free { min_operand } => {
+            if a < min_operand {
                 return Err(format!(
-                    "operand scale {a} is below the table's {} grid bits",
-                    pwl.grid_bits
+                    "operand scale {a} is below the table's {min_operand} grid bits"
                 ));
             }
             out
         }
-        Op::Rescale { shift } => {
-            let target = a as i64 + *shift as i64;
+        ScaleRule::Integer => 0,
+        // Floats stay at any scale the result chooses; integers and booleans are at 0.
+        ScaleRule::Cast { to } => match (g.values[node.inputs[0]].ty.dtype, to) {
+            (DType::F32, DType::F32) => a,
+            (DType::I64 | DType::Bool, DType::F32) => out,
+            (_, DType::I64 | DType::Bool) => 0,
+        },
+        ScaleRule::Shift(shift) => {
+            let target = a as i64 + shift as i64;
             if target < 0 {
                 return Err(format!("shift {shift} takes scale {a} below zero"));
             }

@@ -7,9 +7,11 @@
 //!
 //! Invariant: this is the only crate that depends on tract.
 
+mod activations;
 mod bind;
 mod lower;
 mod ops;
+mod preprocess;
 mod svm;
 mod trees;
 
@@ -103,6 +105,8 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Model, OnnxError> {
     let mut onnx = tract_onnx::onnx();
     trees::register(&mut onnx);
     svm::register(&mut onnx);
+    activations::register(&mut onnx);
+    preprocess::register(&mut onnx);
     let mut proto = onnx.proto_model_for_path(path).map_err(parse_err)?;
     bind::bind(&mut proto, &opts.binds).map_err(OnnxError::Bind)?;
     if let Some(s) = bind::shape_operands(&proto).into_iter().next() {
@@ -137,7 +141,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Model, OnnxError> {
             Unsupported {
                 node: name,
                 op,
-                reason: "this operator is not supported yet".into(),
+                reason: ops::unsupported_reason(&n.domain, &n.op_type).into(),
             }
         })
         .collect();

@@ -2,7 +2,7 @@
 //! axis only becomes `MatMul(x, w, b)`: the bias is then added at the product's scale, before
 //! the single rescale, instead of costing a rescale and an element-wise pass of its own.
 
-use cairn_ir::{Data, Def, Graph, Op};
+use cairn_ir::{BinaryOp, Data, Def, Graph, Op};
 
 pub fn fuse_bias(mut g: Graph) -> Graph {
     let uses = g.use_counts();
@@ -11,7 +11,7 @@ pub fn fuse_bias(mut g: Graph) -> Graph {
     // the body mutates `g`, so it indexes rather than iterates
     for i in 0..g.nodes.len() {
         let add = &g.nodes[i];
-        if add.op != Op::Add {
+        if add.op != Op::Binary(BinaryOp::Add) {
             continue;
         }
         for (mm_side, b_side) in [(0, 1), (1, 0)] {
@@ -84,7 +84,13 @@ mod tests {
             "y",
             TensorType::f32(vec![1, 2]),
         );
-        let z = g.add_node("add", Op::Add, vec![b, y], "z", TensorType::f32(vec![1, 2]));
+        let z = g.add_node(
+            "add",
+            Op::Binary(BinaryOp::Add),
+            vec![b, y],
+            "z",
+            TensorType::f32(vec![1, 2]),
+        );
         g.outputs.push(z);
         let before = eval_f32(&g, &[vec![1.0, -1.0]]).unwrap()[z].clone();
         let fused = validate(fuse_bias(g)).unwrap();

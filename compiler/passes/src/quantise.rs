@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use cairn_ir::fixed;
-use cairn_ir::{DType, Data, Def, Graph, Op, TensorType, ValueId};
+use cairn_ir::{DType, Data, Def, Graph, Op, ScaleRule, TensorType, ValueId};
 
 /// Extra fractional bits a small weight tensor may get beyond the activation scale.
 pub const MAX_EXTRA_WEIGHT_BITS: u32 = 8;
@@ -172,7 +172,7 @@ impl Quantiser<'_> {
                 })?)
             }
             Def::Const(d) => d.clone(),
-            _ => unreachable!("only constants are quantised here"),
+            Def::Input | Def::Node(_) => unreachable!("only constants are quantised here"),
         };
         let id = self.out.add_const(&src.name, src.ty.clone(), data);
         self.out.values[id].scale = Some(scale);
@@ -240,8 +240,9 @@ impl Quantiser<'_> {
         let (name, ty) = (out.name.clone(), out.ty.clone());
         let result_scale = self.act_scale(node.output);
         let acc_name = format!("{name}.acc");
-        let id = match &node.op {
-            Op::MatMul | Op::Mul => {
+        // The op's scale rule, the one validation checks.
+        let id = match node.op.scale_rule() {
+            ScaleRule::Product => {
                 let (a, b) = (node.inputs[0], node.inputs[1]);
                 let a = if self.is_const(a) {
                     self.constant(a, self.weight_scale(a))?
@@ -263,15 +264,8 @@ impl Quantiser<'_> {
             }
             // Operands brought to one scale: the finest of the runtime ones. A comparison gives
             // a boolean; Where's condition is one.
-            Op::Add
-            | Op::Sub
-            | Op::Max
-            | Op::Min
-            | Op::Select { .. }
-            | Op::Div
-            | Op::Compare { .. }
-            | Op::Where => {
-                let skip = usize::from(node.op == Op::Where);
+            rule @ (ScaleRule::Common | ScaleRule::CommonToBool | ScaleRule::Branches) => {
+                let skip = usize::from(rule == ScaleRule::Branches);
                 let operands = &node.inputs[skip..];
                 let target = operands
                     .iter()
@@ -292,53 +286,37 @@ impl Quantiser<'_> {
                     };
                     inputs.push(self.rescale(&node.name, v, target, &format!("{name}.{suffix}")));
                 }
-                let s = if matches!(node.op, Op::Compare { .. }) {
+                let s = if rule == ScaleRule::CommonToBool {
                     0
                 } else {
                     target
                 };
                 self.push(&node.name, node.op.clone(), inputs, &name, ty, s)
             }
-            Op::Cast { to } => {
+            ScaleRule::Cast { to } => {
                 let a = self.operand(node.inputs[0], self.scale)?;
                 let from = self.out.values[a].ty.dtype;
                 let s = match (from, to) {
                     (DType::F32, DType::F32) => self.scale_of(a),
-                    _ => result_scale,
+                    (DType::I64 | DType::Bool, DType::F32) => result_scale,
+                    (_, DType::I64 | DType::Bool) => 0,
                 };
                 self.push(&node.name, node.op.clone(), vec![a], &name, ty, s)
             }
-            Op::Log => {
-                let a = self.operand(node.inputs[0], self.scale)?;
-                self.push(
-                    &node.name,
-                    node.op.clone(),
-                    vec![a],
-                    &name,
-                    ty,
-                    result_scale,
-                )
-            }
-            Op::ArgMax { .. } => {
+            ScaleRule::Integer => {
                 let a = self.operand(node.inputs[0], self.scale)?;
                 self.push(&node.name, node.op.clone(), vec![a], &name, ty, 0)
             }
-            Op::Relu
-            | Op::Neg
-            | Op::Abs
-            | Op::LeakyRelu { .. }
-            | Op::Reduce { .. }
-            | Op::Reshape
-            | Op::Sqrt
-            | Op::Transpose { .. } => {
+            ScaleRule::Keep => {
                 let a = self.operand(node.inputs[0], self.scale)?;
                 let s = self.scale_of(a);
                 self.push(&node.name, node.op.clone(), vec![a], &name, ty, s)
             }
-            Op::Sigmoid | Op::Tanh | Op::Erf | Op::Exp | Op::Softmax { .. } => {
-                let grid = node.op.table().map(|(_, t)| t.grid_bits).unwrap_or(0);
+            // Tables need the operand at their grid's resolution or finer; the result takes
+            // the activation's scale.
+            ScaleRule::Free { min_operand } => {
                 let a = self.operand(node.inputs[0], self.scale)?;
-                let s = self.scale_of(a).max(grid);
+                let s = self.scale_of(a).max(min_operand);
                 let a = self.rescale(&node.name, a, s, &format!("{name}.in"));
                 self.push(
                     &node.name,
@@ -349,7 +327,7 @@ impl Quantiser<'_> {
                     result_scale,
                 )
             }
-            Op::Rescale { .. } => unreachable!("float graphs have no rescale"),
+            ScaleRule::Shift(_) => unreachable!("float graphs have no rescale"),
         };
         self.map[node.output] = Some(id);
         Ok(())
@@ -361,6 +339,7 @@ mod tests {
     use super::*;
     use cairn_ir::eval::{eval_f32, eval_fixed};
     use cairn_ir::validate;
+    use cairn_ir::{BinaryOp, TableFn, UnaryOp};
 
     /// x[1,3] → Gemm(4) → tanh → MatMul(2) + x-independent bias → sigmoid, checked against the
     /// float interpreter.
@@ -382,7 +361,13 @@ mod tests {
             "h",
             TensorType::f32(vec![1, 4]),
         );
-        let t = g.add_node("act", Op::Tanh, vec![h], "t", TensorType::f32(vec![1, 4]));
+        let t = g.add_node(
+            "act",
+            Op::Table(TableFn::Tanh),
+            vec![h],
+            "t",
+            TensorType::f32(vec![1, 4]),
+        );
         let w2 = g.add_const(
             "w2",
             TensorType::f32(vec![4, 2]),
@@ -397,14 +382,14 @@ mod tests {
         );
         let s = g.add_node(
             "sig",
-            Op::Sigmoid,
+            Op::Table(TableFn::Sigmoid),
             vec![y],
             "s",
             TensorType::f32(vec![1, 2]),
         );
         let m = g.add_node(
             "scale",
-            Op::Mul,
+            Op::Binary(BinaryOp::Mul),
             vec![s, y],
             "m",
             TensorType::f32(vec![1, 2]),
@@ -461,7 +446,13 @@ mod tests {
             "y",
             TensorType::f32(vec![1, 2]),
         );
-        let t = g.add_node("t", Op::Relu, vec![y], "t", TensorType::f32(vec![1, 2]));
+        let t = g.add_node(
+            "t",
+            Op::Unary(UnaryOp::Relu),
+            vec![y],
+            "t",
+            TensorType::f32(vec![1, 2]),
+        );
         g.outputs.push(t);
         let input = vec![0.9f32, -0.4, 0.3, 0.7];
         let expect = eval_f32(&g, std::slice::from_ref(&input)).unwrap()[t].clone();

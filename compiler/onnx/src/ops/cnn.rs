@@ -11,7 +11,7 @@
 //!   another `Select`) computes every output channel, the bias is added, and a transpose
 //!   restores the NCHW layout.
 
-use cairn_ir::{Data, Op, ReduceKind, TensorType, ValueId};
+use cairn_ir::{BinaryOp, Data, Op, ReduceKind, TensorType, ValueId};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::cnn::{
     Conv, KernelFormat, MaxPool, PaddingSpec, PoolSpec, SumPool,
@@ -40,12 +40,6 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
     if conv.q_params.is_some() {
         return Err("quantised convolutions are not supported".into());
     }
-    if conv.pool_spec.data_format != DataFormat::NCHW {
-        return Err(format!(
-            "data format {:?} is not supported (ONNX convolutions are NCHW)",
-            conv.pool_spec.data_format
-        ));
-    }
     if conv.kernel_fmt != KernelFormat::OIHW {
         return Err(format!(
             "kernel format {:?} is not supported",
@@ -53,7 +47,7 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
         ));
     }
     let x = cx.input(node, 0);
-    let x_shape = cx.shape_of(x).to_vec();
+    let x_shape = batched_shape(cx.shape_of(x), conv.pool_spec.data_format)?;
     let w_const = match cx.input_const(node, 1) {
         Some(Data::F32(w)) => Some(w.clone()),
         _ => None,
@@ -164,7 +158,13 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
                     ))
                 }
             };
-            y = cx.emit(node, "biased", Op::Add, vec![y, b], vec![rows, o]);
+            y = cx.emit(
+                node,
+                "biased",
+                Op::Binary(BinaryOp::Add),
+                vec![y, b],
+                vec![rows, o],
+            );
         }
     }
     // [n, positions, o] → [n, o, positions] → [n, o, out_spatial...].
@@ -191,6 +191,20 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
     )))
 }
 
+/// The input's shape as `[n, c, spatial..]`. tract drops a batch axis of 1 from a decluttered
+/// convolution or pool (data format CHW: a MobileNet-style block exported for one image); the
+/// flat layout is the same, so it is batch 1.
+fn batched_shape(shape: &[usize], format: DataFormat) -> Result<Vec<usize>, String> {
+    match format {
+        DataFormat::NCHW => Ok(shape.to_vec()),
+        DataFormat::CHW => Ok([&[1], shape].concat()),
+        DataFormat::NHWC | DataFormat::HWC => Err(format!(
+            "data format {format:?} is not supported (ONNX convolutions and pools are \
+             channels-first)"
+        )),
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Pool {
     Max,
@@ -204,14 +218,8 @@ fn pool_lower(
     spec: &PoolSpec,
     kind: Pool,
 ) -> Result<ValueId, String> {
-    if spec.data_format != DataFormat::NCHW {
-        return Err(format!(
-            "data format {:?} is not supported (ONNX pooling is NCHW)",
-            spec.data_format
-        ));
-    }
     let x = cx.input(node, 0);
-    let x_shape = cx.shape_of(x).to_vec();
+    let x_shape = batched_shape(cx.shape_of(x), spec.data_format)?;
     let (n, c, spatial) = (x_shape[0], x_shape[1], &x_shape[2..]);
     let kernel: Vec<usize> = spec.kernel_shape.to_vec();
     if kernel.len() != spatial.len() {
@@ -301,7 +309,13 @@ fn pool_lower(
         let s = cx
             .graph
             .add_const(&name, TensorType::f32(vec![rows, 1]), Data::F32(scale));
-        y = cx.emit(node, "average", Op::Mul, vec![y, s], vec![rows, 1]);
+        y = cx.emit(
+            node,
+            "average",
+            Op::Binary(BinaryOp::Mul),
+            vec![y, s],
+            vec![rows, 1],
+        );
     }
     Ok(cx.emit(node, "", Op::Reshape, vec![y], cx.out_shape(node)))
 }

@@ -1,23 +1,28 @@
 //! Element-wise ops: binary arithmetic with broadcasting, comparisons and boolean logic, Where,
-//! Cast, ReLU (tract's `max(x, 0)`), and the activations with a fixed-point approximation.
+//! Cast, ReLU (tract's `max(x, 0)`), LogSoftmax, and the activations with a fixed-point
+//! approximation. tract's mini-ops are matched by type, never by name.
 //!
 //! Booleans are 0 and 1, so their logic is arithmetic: And is a minimum, Or a maximum, Xor
 //! `|a - b|` and Not `1 - x`.
 
-use cairn_ir::{broadcast_shapes, CmpKind, DType, Data, Op, TensorType, ValueId};
+use cairn_ir::{
+    broadcast_shapes, BinaryOp, CmpKind, DType, Data, Op, ReduceKind, TableFn, TensorType, UnaryOp,
+    ValueId,
+};
 use tract_onnx::prelude::*;
-use tract_onnx::tract_core::ops::binary::TypedBinOp;
+use tract_onnx::tract_core::ops::binary::{BinMiniOp, TypedBinOp};
 use tract_onnx::tract_core::ops::cast::Cast;
-use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
+use tract_onnx::tract_core::ops::element_wise::{ElementWiseMiniOp, ElementWiseOp};
+use tract_onnx::tract_core::ops::logic::Iff;
 use tract_onnx::tract_core::ops::nn::{Softmax, SoftmaxKind};
 
 use crate::lower::Ctx;
 
 pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> {
     if let Some(op) = node.op_as::<TypedBinOp>() {
-        return binary(cx, node, op.0.name()).map(Some);
+        return binary(cx, node, op.0.as_ref()).map(Some);
     }
-    if node.op.name() == "Iff" {
+    if node.op_as::<Iff>().is_some() {
         let (c, a, b) = (cx.input(node, 0), cx.input(node, 1), cx.input(node, 2));
         let shape = cx.out_shape(node);
         return Ok(Some(cx.emit(node, "", Op::Where, vec![c, a, b], shape)));
@@ -30,81 +35,134 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
         return Ok(Some(cx.emit(node, "", Op::Cast { to }, vec![x], shape)));
     }
     if let Some(op) = node.op_as::<Softmax>() {
-        if op.kind != SoftmaxKind::Softmax || op.quant_output_dt.is_some() {
-            return Err(format!("{} is not supported yet", node.op.name()));
+        if op.quant_output_dt.is_some() {
+            return Err("quantised softmax is not supported".into());
         }
         let axes = super::contiguous_axes(&op.axes, "softmax")?;
         let x = cx.input(node, 0);
         let shape = cx.shape_of(x).to_vec();
-        return Ok(Some(cx.emit(
-            node,
-            "",
-            Op::Softmax { axes },
-            vec![x],
-            shape,
-        )));
+        return Ok(Some(match op.kind {
+            SoftmaxKind::Softmax => cx.emit(node, "", Op::Softmax { axes }, vec![x], shape),
+            SoftmaxKind::LogSoftmax => log_softmax(cx, node, x, axes, shape),
+        }));
     }
     if let Some(op) = node.op_as::<ElementWiseOp>() {
-        let ir = match op.0.name().as_str() {
-            "Sigmoid" => Op::Sigmoid,
-            "Tanh" => Op::Tanh,
-            "Erf" => Op::Erf,
-            "Exp" => Op::Exp,
-            "Ln" => Op::Log,
-            "Sqrt" => Op::Sqrt,
-            "Square" => {
-                let x = cx.input(node, 0);
-                let shape = cx.shape_of(x).to_vec();
-                return Ok(Some(cx.emit(node, "", Op::Mul, vec![x, x], shape)));
-            }
-            "Rsqrt" => {
-                let x = cx.input(node, 0);
-                let shape = cx.shape_of(x).to_vec();
-                let root = cx.emit(node, "sqrt", Op::Sqrt, vec![x], shape.clone());
-                let one = f32_scalar(cx, node, "one", 1.0);
-                return Ok(Some(cx.emit(node, "", Op::Div, vec![one, root], shape)));
-            }
-            "PowConst" => {
-                let e =
-                    op.0.downcast_ref::<tract_onnx::tract_core::ops::math::PowConst>()
-                        .map(|p| p.exponent)
-                        .ok_or("Pow without its exponent")?;
-                return pow_const(cx, node, e).map(Some);
-            }
-            // tract fuses erf-GELU into one op; Cairn computes it from its parts.
-            "GeluExact" => return Ok(Some(gelu(cx, node))),
-            "Neg" => Op::Neg,
-            "Abs" => Op::Abs,
-            // 1 / x, a fixed-point division.
-            "Recip" => {
-                let x = cx.input(node, 0);
-                let shape = cx.shape_of(x).to_vec();
-                let one = f32_scalar(cx, node, "one", 1.0);
-                return Ok(Some(cx.emit(node, "", Op::Div, vec![one, x], shape)));
-            }
-            "Not" => {
-                let x = cx.input(node, 0);
-                let shape = cx.shape_of(x).to_vec();
-                let one = bool_one(cx, node);
-                return Ok(Some(cx.emit(node, "", Op::Sub, vec![one, x], shape)));
-            }
-            "LeakyRelu" => match op
-                .0
-                .downcast_ref::<tract_onnx::tract_core::ops::nn::LeakyRelu>()
-            {
-                Some(l) => Op::LeakyRelu { alpha: l.alpha },
-                None => return Err("LeakyRelu without its slope".into()),
-            },
-            other => return Err(format!("element-wise {other} is not supported yet")),
-        };
-        let x = cx.input(node, 0);
-        let shape = cx.shape_of(x).to_vec();
-        return Ok(Some(cx.emit(node, "", ir, vec![x], shape)));
+        return unary(cx, node, op.0.as_ref()).map(Some);
     }
     Ok(None)
 }
 
-fn binary(cx: &mut Ctx, node: &TypedNode, name: &str) -> Result<ValueId, String> {
+/// tract's element-wise mini-ops, matched by type.
+fn unary(cx: &mut Ctx, node: &TypedNode, op: &dyn ElementWiseMiniOp) -> Result<ValueId, String> {
+    use tract_onnx::tract_core::ops::logic::Not;
+    use tract_onnx::tract_core::ops::math::{
+        Abs, Erf, Exp, Ln, Neg, PowConst, Recip, Rsqrt, Sqrt, Square, Tanh,
+    };
+    use tract_onnx::tract_core::ops::nn::{
+        GeluApproximate, GeluExact, HardSwish, LeakyRelu, Sigmoid, Silu,
+    };
+    let x = cx.input(node, 0);
+    let shape = cx.shape_of(x).to_vec();
+    let ir = if op.is::<Sigmoid>() {
+        Op::Table(TableFn::Sigmoid)
+    } else if op.is::<Tanh>() {
+        Op::Table(TableFn::Tanh)
+    } else if op.is::<Erf>() {
+        Op::Table(TableFn::Erf)
+    } else if op.is::<Exp>() {
+        Op::Table(TableFn::Exp)
+    } else if op.is::<GeluExact>() {
+        Op::Table(TableFn::Gelu { tanh: false })
+    } else if let Some(g) = op.downcast_ref::<GeluApproximate>() {
+        if g.fast_impl {
+            return Err("GELU with the x² approximation is not supported; export the exact or the tanh form".into());
+        }
+        Op::Table(TableFn::Gelu { tanh: true })
+    } else if op.is::<Silu>() {
+        Op::Table(TableFn::Silu)
+    } else if op.is::<HardSwish>() {
+        Op::Table(TableFn::HardSwish)
+    } else if let Some(t) = op.downcast_ref::<crate::activations::TableOp>() {
+        if !t.0.is_tabulable() {
+            return Err(format!("{:?}: these parameters cannot be tabulated", t.0));
+        }
+        Op::Table(t.0)
+    } else if op.is::<Ln>() {
+        Op::Unary(UnaryOp::Log)
+    } else if op.is::<Sqrt>() {
+        Op::Unary(UnaryOp::Sqrt)
+    } else if op.is::<Neg>() {
+        Op::Unary(UnaryOp::Neg)
+    } else if op.is::<Abs>() {
+        Op::Unary(UnaryOp::Abs)
+    } else if let Some(l) = op.downcast_ref::<LeakyRelu>() {
+        Op::Unary(UnaryOp::LeakyRelu { alpha: l.alpha })
+    } else if op.is::<Square>() {
+        return Ok(cx.emit(node, "", Op::Binary(BinaryOp::Mul), vec![x, x], shape));
+    } else if op.is::<Rsqrt>() {
+        let root = cx.emit(
+            node,
+            "sqrt",
+            Op::Unary(UnaryOp::Sqrt),
+            vec![x],
+            shape.clone(),
+        );
+        let one = f32_scalar(cx, node, "one", 1.0);
+        return Ok(cx.emit(node, "", Op::Binary(BinaryOp::Div), vec![one, root], shape));
+    } else if let Some(p) = op.downcast_ref::<PowConst>() {
+        return pow_const(cx, node, p.exponent);
+    } else if op.is::<Recip>() {
+        // 1 / x, a fixed-point division.
+        let one = f32_scalar(cx, node, "one", 1.0);
+        return Ok(cx.emit(node, "", Op::Binary(BinaryOp::Div), vec![one, x], shape));
+    } else if op.is::<Not>() {
+        let one = bool_one(cx, node);
+        return Ok(cx.emit(node, "", Op::Binary(BinaryOp::Sub), vec![one, x], shape));
+    } else {
+        return Err(format!("element-wise {} is not supported yet", op.name()));
+    };
+    Ok(cx.emit(node, "", ir, vec![x], shape))
+}
+
+/// `x − max − ln Σ e^(x − max)` over `axes`: the exponentials of max-subtracted values stay
+/// in [0, 1], and the sum in [1, n].
+fn log_softmax(
+    cx: &mut Ctx,
+    node: &TypedNode,
+    x: ValueId,
+    axes: Vec<usize>,
+    shape: Vec<usize>,
+) -> ValueId {
+    let mut kept = shape.clone();
+    axes.iter().for_each(|&a| kept[a] = 1);
+    let max = Op::Reduce {
+        kind: ReduceKind::Max,
+        axes: axes.clone(),
+    };
+    let m = cx.emit(node, "max", max, vec![x], kept.clone());
+    let d = cx.emit(
+        node,
+        "shifted",
+        Op::Binary(BinaryOp::Sub),
+        vec![x, m],
+        shape.clone(),
+    );
+    let e = cx.emit(node, "exp", Op::Table(TableFn::Exp), vec![d], shape.clone());
+    let sum = Op::Reduce {
+        kind: ReduceKind::Sum,
+        axes,
+    };
+    let s = cx.emit(node, "sum", sum, vec![e], kept.clone());
+    let l = cx.emit(node, "log_sum", Op::Unary(UnaryOp::Log), vec![s], kept);
+    cx.emit(node, "", Op::Binary(BinaryOp::Sub), vec![d, l], shape)
+}
+
+/// tract's binary mini-ops, matched by type.
+fn binary(cx: &mut Ctx, node: &TypedNode, op: &dyn BinMiniOp) -> Result<ValueId, String> {
+    use tract_onnx::tract_core::ops::logic::{
+        And, CompEq, CompGT, CompGTE, CompLT, CompLTE, CompNE, Or, Xor,
+    };
+    use tract_onnx::tract_core::ops::math::{Add, Div, Max, Min, Mul, Pow, Sub, SubF};
     let (a, b) = (cx.input(node, 0), cx.input(node, 1));
     let shape = broadcast_shapes(cx.shape_of(a), cx.shape_of(b)).ok_or_else(|| {
         format!(
@@ -113,68 +171,71 @@ fn binary(cx: &mut Ctx, node: &TypedNode, name: &str) -> Result<ValueId, String>
             cx.shape_of(b)
         )
     })?;
-    if name == "Pow" {
+    if op.is::<Pow>() {
         return pow_runtime(cx, node, a, b, shape);
     }
     let all_zero = |v: ValueId| matches!(cx.graph.const_data(v), Some(Data::F32(d)) if d.iter().all(|&x| x == 0.0));
-    let op = match name {
-        "Add" => Op::Add,
-        "Sub" => Op::Sub,
-        "Mul" => Op::Mul,
-        // ONNX Relu reaches us as max(x, 0).
-        "Max" if all_zero(b) && cx.shape_of(a) == shape.as_slice() => {
-            return Ok(cx.emit(node, "", Op::Relu, vec![a], shape));
+    let op = if op.is::<Add>() {
+        Op::Binary(BinaryOp::Add)
+    } else if op.is::<Sub>() {
+        Op::Binary(BinaryOp::Sub)
+    } else if op.is::<Mul>() {
+        Op::Binary(BinaryOp::Mul)
+    } else if op.is::<Max>() {
+        // ONNX Relu reaches us as max(x, 0); Clip and ONNX Max/Min as binary max/min.
+        if all_zero(b) && cx.shape_of(a) == shape.as_slice() {
+            return Ok(cx.emit(node, "", Op::Unary(UnaryOp::Relu), vec![a], shape));
         }
-        "Max" if all_zero(a) && cx.shape_of(b) == shape.as_slice() => {
-            return Ok(cx.emit(node, "", Op::Relu, vec![b], shape));
+        if all_zero(a) && cx.shape_of(b) == shape.as_slice() {
+            return Ok(cx.emit(node, "", Op::Unary(UnaryOp::Relu), vec![b], shape));
         }
-        // Clip and ONNX Max/Min reach us as binary max/min.
-        "Max" => Op::Max,
-        "Min" => Op::Min,
+        Op::Binary(BinaryOp::Max)
+    } else if op.is::<Min>() {
+        Op::Binary(BinaryOp::Min)
+    } else if op.is::<Div>() {
         // Division of floats by a constant is a product by its reciprocal.
-        "Div" => match cx.graph.const_data(b) {
-            Some(Data::F32(d)) => {
-                let recip = d.iter().map(|x| 1.0 / x).collect();
-                let ty = TensorType::f32(cx.shape_of(b).to_vec());
-                let r =
-                    cx.graph
-                        .add_const(&format!("{}.reciprocal", node.name), ty, Data::F32(recip));
-                return Ok(cx.emit(node, "", Op::Mul, vec![a, r], shape));
-            }
-            _ => Op::Div,
-        },
+        if let Some(Data::F32(d)) = cx.graph.const_data(b) {
+            let recip = d.iter().map(|x| 1.0 / x).collect();
+            let ty = TensorType::f32(cx.shape_of(b).to_vec());
+            let r = cx
+                .graph
+                .add_const(&format!("{}.reciprocal", node.name), ty, Data::F32(recip));
+            return Ok(cx.emit(node, "", Op::Binary(BinaryOp::Mul), vec![a, r], shape));
+        }
+        Op::Binary(BinaryOp::Div)
+    } else if op.is::<SubF>() {
         // tract's flipped subtraction: b - a.
-        "SubF" => return Ok(cx.emit(node, "", Op::Sub, vec![b, a], shape)),
-        "Eq" => Op::Compare {
-            kind: CmpKind::Equal,
-        },
-        "LT" => Op::Compare {
-            kind: CmpKind::Less,
-        },
-        "LTE" => Op::Compare {
-            kind: CmpKind::LessOrEqual,
-        },
-        "GT" => Op::Compare {
-            kind: CmpKind::Greater,
-        },
-        "GTE" => Op::Compare {
-            kind: CmpKind::GreaterOrEqual,
-        },
-        "NE" => {
-            let eq = Op::Compare {
-                kind: CmpKind::Equal,
-            };
-            let e = cx.emit(node, "equal", eq, vec![a, b], shape.clone());
-            let one = bool_one(cx, node);
-            return Ok(cx.emit(node, "", Op::Sub, vec![one, e], shape));
-        }
-        "And" => Op::Min,
-        "Or" => Op::Max,
-        "Xor" => {
-            let d = cx.emit(node, "difference", Op::Sub, vec![a, b], shape.clone());
-            return Ok(cx.emit(node, "", Op::Abs, vec![d], shape));
-        }
-        other => return Err(format!("binary {other} is not supported yet")),
+        return Ok(cx.emit(node, "", Op::Binary(BinaryOp::Sub), vec![b, a], shape));
+    } else if op.is::<CompEq>() {
+        Op::Compare(CmpKind::Equal)
+    } else if op.is::<CompLT>() {
+        Op::Compare(CmpKind::Less)
+    } else if op.is::<CompLTE>() {
+        Op::Compare(CmpKind::LessOrEqual)
+    } else if op.is::<CompGT>() {
+        Op::Compare(CmpKind::Greater)
+    } else if op.is::<CompGTE>() {
+        Op::Compare(CmpKind::GreaterOrEqual)
+    } else if op.is::<CompNE>() {
+        let eq = Op::Compare(CmpKind::Equal);
+        let e = cx.emit(node, "equal", eq, vec![a, b], shape.clone());
+        let one = bool_one(cx, node);
+        return Ok(cx.emit(node, "", Op::Binary(BinaryOp::Sub), vec![one, e], shape));
+    } else if op.is::<And>() {
+        Op::Binary(BinaryOp::Min)
+    } else if op.is::<Or>() {
+        Op::Binary(BinaryOp::Max)
+    } else if op.is::<Xor>() {
+        let d = cx.emit(
+            node,
+            "difference",
+            Op::Binary(BinaryOp::Sub),
+            vec![a, b],
+            shape.clone(),
+        );
+        return Ok(cx.emit(node, "", Op::Unary(UnaryOp::Abs), vec![d], shape));
+    } else {
+        return Err(format!("binary {} is not supported yet", op.name()));
     };
     Ok(cx.emit(node, "", op, vec![a, b], shape))
 }
@@ -195,7 +256,13 @@ fn pow_const(cx: &mut Ctx, node: &TypedNode, e: f32) -> Result<ValueId, String> 
     let (base, n) = if e.fract() == 0.0 {
         (x, e.abs() as u32)
     } else if (e * 2.0).fract() == 0.0 {
-        let root = cx.emit(node, "sqrt", Op::Sqrt, vec![x], shape.clone());
+        let root = cx.emit(
+            node,
+            "sqrt",
+            Op::Unary(UnaryOp::Sqrt),
+            vec![x],
+            shape.clone(),
+        );
         (root, (e.abs() * 2.0) as u32)
     } else {
         // Any other exponent: e^(c · ln x), for x > 0.
@@ -221,7 +288,7 @@ fn pow_const(cx: &mut Ctx, node: &TypedNode, e: f32) -> Result<ValueId, String> 
                     cx.emit(
                         node,
                         &format!("p{step}"),
-                        Op::Mul,
+                        Op::Binary(BinaryOp::Mul),
                         vec![a, square],
                         shape.clone(),
                     )
@@ -234,7 +301,7 @@ fn pow_const(cx: &mut Ctx, node: &TypedNode, e: f32) -> Result<ValueId, String> 
             square = cx.emit(
                 node,
                 &format!("p{step}"),
-                Op::Mul,
+                Op::Binary(BinaryOp::Mul),
                 vec![square, square],
                 shape.clone(),
             );
@@ -246,7 +313,13 @@ fn pow_const(cx: &mut Ctx, node: &TypedNode, e: f32) -> Result<ValueId, String> 
     };
     let out = if e < 0.0 {
         let one = f32_scalar(cx, node, "one", 1.0);
-        cx.emit(node, "", Op::Div, vec![one, positive], shape)
+        cx.emit(
+            node,
+            "",
+            Op::Binary(BinaryOp::Div),
+            vec![one, positive],
+            shape,
+        )
     } else {
         cx.emit(node, "", Op::Reshape, vec![positive], shape)
     };
@@ -284,15 +357,39 @@ fn pow_runtime(
         cx.graph
             .add_node(&node.name, op, inputs, &name, TensorType::f32(s))
     };
-    let ln = f(cx, "ln", Op::Log, vec![xf], cx.shape_of(xf).to_vec());
-    let prod = f(cx, "product", Op::Mul, vec![yf, ln], shape.clone());
+    let ln = f(
+        cx,
+        "ln",
+        Op::Unary(UnaryOp::Log),
+        vec![xf],
+        cx.shape_of(xf).to_vec(),
+    );
+    let prod = f(
+        cx,
+        "product",
+        Op::Binary(BinaryOp::Mul),
+        vec![yf, ln],
+        shape.clone(),
+    );
     let out_dtype = cx.out_dtype(node);
     if out_dtype == DType::F32 {
-        return Ok(cx.emit(node, "", Op::Exp, vec![prod], shape));
+        return Ok(cx.emit(node, "", Op::Table(TableFn::Exp), vec![prod], shape));
     }
-    let p = f(cx, "power", Op::Exp, vec![prod], shape.clone());
+    let p = f(
+        cx,
+        "power",
+        Op::Table(TableFn::Exp),
+        vec![prod],
+        shape.clone(),
+    );
     let half = f32_scalar(cx, node, "half", 0.5);
-    let rounded = f(cx, "rounded", Op::Add, vec![p, half], shape.clone());
+    let rounded = f(
+        cx,
+        "rounded",
+        Op::Binary(BinaryOp::Add),
+        vec![p, half],
+        shape.clone(),
+    );
     Ok(cx.emit(node, "", Op::Cast { to: out_dtype }, vec![rounded], shape))
 }
 
@@ -303,25 +400,4 @@ fn bool_one(cx: &mut Ctx, node: &TypedNode) -> ValueId {
         TensorType::new(DType::Bool, vec![]),
         Data::Int(vec![1]),
     )
-}
-
-/// `0.5 · x · (1 + erf(x / √2))`.
-fn gelu(cx: &mut Ctx, node: &TypedNode) -> ValueId {
-    let x = cx.input(node, 0);
-    let shape = cx.shape_of(x).to_vec();
-    let scalar = |cx: &mut Ctx, suffix: &str, v: f32| {
-        cx.graph.add_const(
-            &format!("{}.{suffix}", node.name),
-            TensorType::f32(vec![]),
-            Data::F32(vec![v]),
-        )
-    };
-    let inv_sqrt2 = scalar(cx, "inv_sqrt2", std::f32::consts::FRAC_1_SQRT_2);
-    let one = scalar(cx, "one", 1.0);
-    let half = scalar(cx, "half", 0.5);
-    let scaled = cx.emit(node, "scaled", Op::Mul, vec![x, inv_sqrt2], shape.clone());
-    let erf = cx.emit(node, "erf", Op::Erf, vec![scaled], shape.clone());
-    let plus_one = cx.emit(node, "plus_one", Op::Add, vec![erf, one], shape.clone());
-    let product = cx.emit(node, "product", Op::Mul, vec![x, plus_one], shape.clone());
-    cx.emit(node, "", Op::Mul, vec![product, half], shape)
 }

@@ -64,10 +64,13 @@ fn index_bound(cx: &Ctx, mut v: ValueId) -> Option<usize> {
             return None;
         };
         let n = &cx.graph.nodes[i];
-        match &n.op {
-            Op::Cast { .. } | Op::Reshape => v = n.inputs[0],
-            Op::ArgMax { axis, .. } => return Some(cx.shape_of(n.inputs[0])[*axis]),
-            _ => return None,
+        // A query about one pattern, not a per-op rule: every other op ends the walk.
+        if let Op::ArgMax { axis, .. } = &n.op {
+            return Some(cx.shape_of(n.inputs[0])[*axis]);
         }
+        if !matches!(n.op, Op::Cast { .. } | Op::Reshape) {
+            return None;
+        }
+        v = n.inputs[0];
     }
 }

@@ -25,12 +25,14 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "BatchNormalization",
     "Cast",
     "CastLike",
+    "Celu",
     "Clip",
     "Concat",
     "Constant",
     "ConstantOfShape",
     "Conv",
     "Div",
+    "Elu",
     "Equal",
     "Erf",
     "Exp",
@@ -38,24 +40,30 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "Flatten",
     "Gather",
     "GatherElements",
+    "Gelu",
     "Gemm",
     "GlobalAveragePool",
     "Greater",
     "GreaterOrEqual",
+    "HardSigmoid",
+    "HardSwish",
     "Identity",
     "LayerNormalization",
     "LeakyRelu",
     "Less",
     "LessOrEqual",
     "Log",
+    "LogSoftmax",
     "MatMul",
     "Max",
     "MaxPool",
     "Min",
+    "Mish",
     "Mul",
     "Neg",
     "Not",
     "Or",
+    "PRelu",
     "Pad",
     "Pow",
     "Reciprocal",
@@ -65,16 +73,20 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "ReduceSum",
     "Relu",
     "Reshape",
+    "Selu",
     "Shape",
     "Sigmoid",
     "Size",
     "Slice",
     "Softmax",
+    "Softplus",
+    "Softsign",
     "Sqrt",
     "Squeeze",
     "Sub",
     "Sum",
     "Tanh",
+    "ThresholdedRelu",
     "Tile",
     "Transpose",
     "Unsqueeze",
@@ -85,14 +97,34 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
 /// ONNX op types of the `ai.onnx.ml` domain (what scikit-learn exports) the lowering handles.
 pub const SUPPORTED_ML_OPS: &[&str] = &[
     "ArrayFeatureExtractor",
+    "Binarizer",
     "LinearClassifier",
     "LinearRegressor",
     "Normalizer",
     "SVMClassifier",
+    "Scaler",
     "SVMRegressor",
     "TreeEnsembleClassifier",
     "TreeEnsembleRegressor",
 ];
+
+/// Why an operator outside the two lists is refused, and what to do instead.
+pub fn unsupported_reason(domain: &str, op_type: &str) -> &'static str {
+    match (domain, op_type) {
+        ("ai.onnx.ml", "ZipMap") => {
+            "ZipMap turns probabilities into a sequence of maps, which a fixed-point program cannot \
+             return; convert the classifier without it (skl2onnx: options={id(model): {'zipmap': \
+             False}}) and read the probabilities tensor"
+        }
+        ("" | "ai.onnx", "NonZero" | "Unique" | "NonMaxSuppression" | "Compress") => {
+            "its output shape depends on the data; Cairn compiles static shapes only"
+        }
+        ("" | "ai.onnx", op) if op.starts_with("Sequence") || op.starts_with("String") => {
+            "sequences and strings cannot be fixed-point tensors"
+        }
+        _ => "this operator is not supported yet",
+    }
+}
 
 /// Lowers one non-constant node; `Err` carries the reason it cannot be.
 pub fn lower_node(cx: &mut Ctx, node: &TypedNode) -> Result<ValueId, String> {

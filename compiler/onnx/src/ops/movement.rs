@@ -6,7 +6,7 @@
 //! of flat input positions (and -1 in constant padding): the output is the `Select` table, with
 //! exactly tract's (ONNX's) semantics for negative indices, clamped bounds, steps and reflection.
 
-use cairn_ir::{Data, Op, TensorType, ValueId};
+use cairn_ir::{BinaryOp, Data, Op, TensorType, ValueId};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::array::{
     Gather, GatherElements, MultiBroadcastTo, Pad, PadMode, Slice, StridedSlice, Tile, TypedConcat,
@@ -137,7 +137,7 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
             Ok(Some(cx.emit(
                 node,
                 "",
-                Op::Add,
+                Op::Binary(BinaryOp::Add),
                 vec![selected, fill],
                 shape,
             )))
@@ -203,9 +203,7 @@ pub fn runtime_gather(
     let eq = |g: &mut cairn_ir::Graph, pos: ValueId, s: &str| {
         g.add_node(
             &node.name,
-            Op::Compare {
-                kind: CmpKind::Equal,
-            },
+            Op::Compare(CmpKind::Equal),
             vec![idx4, pos],
             &name(s),
             TensorType::new(DType::Bool, vec![1, q, 1, n]),
@@ -215,7 +213,7 @@ pub fn runtime_gather(
     let b = eq(g, from_end, "onehot_from_end");
     let onehot = g.add_node(
         &node.name,
-        Op::Max,
+        Op::Binary(BinaryOp::Max),
         vec![a, b],
         &name("onehot"),
         TensorType::new(DType::Bool, vec![1, q, 1, n]),
@@ -276,7 +274,7 @@ pub fn runtime_gather(
     );
     let checked = g.add_node(
         &node.name,
-        Op::Div,
+        Op::Binary(BinaryOp::Div),
         vec![summed, count],
         &name("checked"),
         TensorType::new(dtype, vec![p, q, r, 1]),

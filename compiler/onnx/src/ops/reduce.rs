@@ -2,7 +2,7 @@
 //! GlobalAveragePool become a sum and a product by a constant). Reduced axes stay as size 1;
 //! tract removes them afterwards when `keepdims` is 0.
 
-use cairn_ir::{Data, Op, ReduceKind, TensorType, ValueId};
+use cairn_ir::{BinaryOp, Data, Op, ReduceKind, TensorType, UnaryOp, ValueId};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::nn::{Reduce, Reducer, RmsNorm};
 
@@ -25,9 +25,21 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
             Data::F32(vec![eps]),
         );
         let ms_shape = cx.shape_of(ms).to_vec();
-        let var = cx.emit(node, "variance", Op::Add, vec![ms, eps], ms_shape.clone());
-        let root = cx.emit(node, "root", Op::Sqrt, vec![var], ms_shape);
-        return Ok(Some(cx.emit(node, "", Op::Div, vec![x, root], shape)));
+        let var = cx.emit(
+            node,
+            "variance",
+            Op::Binary(BinaryOp::Add),
+            vec![ms, eps],
+            ms_shape.clone(),
+        );
+        let root = cx.emit(node, "root", Op::Unary(UnaryOp::Sqrt), vec![var], ms_shape);
+        return Ok(Some(cx.emit(
+            node,
+            "",
+            Op::Binary(BinaryOp::Div),
+            vec![x, root],
+            shape,
+        )));
     }
     let Some(op) = node.op_as::<Reduce>() else {
         return Ok(None);
@@ -119,7 +131,7 @@ fn mean_of_squares(
     let count: usize = axes.iter().map(|&a| shape[a]).product();
     let mut reduced = shape.clone();
     axes.iter().for_each(|&a| reduced[a] = 1);
-    let sq = cx.emit(node, "square", Op::Mul, vec![x, x], shape);
+    let sq = cx.emit(node, "square", Op::Binary(BinaryOp::Mul), vec![x, x], shape);
     let sum = cx.emit(
         node,
         "sum",
@@ -135,5 +147,11 @@ fn mean_of_squares(
         TensorType::f32(vec![]),
         Data::F32(vec![1.0 / count as f32]),
     );
-    Ok(cx.emit(node, "mean_of_squares", Op::Mul, vec![sum, inv], reduced))
+    Ok(cx.emit(
+        node,
+        "mean_of_squares",
+        Op::Binary(BinaryOp::Mul),
+        vec![sum, inv],
+        reduced,
+    ))
 }
