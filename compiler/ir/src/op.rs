@@ -185,6 +185,16 @@ impl UnaryOp {
             UnaryOp::Log => "log",
         }
     }
+
+    /// The attributes printed in the IR text.
+    pub fn attrs(self) -> String {
+        match self {
+            UnaryOp::LeakyRelu { alpha } => format!(" alpha={alpha:?}"),
+            UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Relu | UnaryOp::Sqrt | UnaryOp::Log => {
+                String::new()
+            }
+        }
+    }
 }
 
 impl TableFn {

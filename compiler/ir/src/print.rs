@@ -52,17 +52,12 @@ impl fmt::Display for Graph {
                 Op::ArgMax { axis, select_last } => {
                     format!(" axis={axis} select_last={select_last}")
                 }
-                Op::Unary(UnaryOp::LeakyRelu { alpha }) => format!(" alpha={alpha:?}"),
+                Op::Unary(u) => u.attrs(),
                 Op::Table(f) => f.attrs(),
                 Op::Softmax { axes } | Op::Reduce { axes, .. } => format!(" axes={axes:?}"),
-                Op::MatMul
-                | Op::Binary(_)
-                | Op::Compare(_)
-                | Op::Where
-                | Op::Unary(
-                    UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Relu | UnaryOp::Sqrt | UnaryOp::Log,
-                )
-                | Op::Reshape => String::new(),
+                Op::MatMul | Op::Binary(_) | Op::Compare(_) | Op::Where | Op::Reshape => {
+                    String::new()
+                }
             };
             writeln!(
                 f,
