@@ -501,12 +501,30 @@ def separable_conv_model():
     write_io(path, {"x": rng.normal(size=(1, 8, 9, 9))})
 
 
+def rounding_model():
+    """Floor, Ceil and Round (half to even) on ties, negatives and random values."""
+    rng = np.random.default_rng(19)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8])
+    names = ["floor", "ceil", "round"]
+    nodes = [helper.make_node(n.capitalize(), ["x"], [n], name=n) for n in names]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [2, 8]) for n in names]
+    model = helper.make_model(helper.make_graph(nodes, "rounding", [x], outs),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path = os.path.join(MODELS, "rounding.onnx")
+    onnx.save(model, path)
+    xs = np.concatenate([[-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -3.0, 4.0], rng.normal(size=8) * 5.0])
+    write_io(path, {"x": xs.reshape(2, 8)})
+
+
 if __name__ == "__main__":
     os.makedirs(MODELS, exist_ok=True)
     helper_models()
     activation_models()
     preprocessing_models()
     separable_conv_model()
+    rounding_model()
     if "--no-torch" not in sys.argv:
         torch_models()
     print("models written to", MODELS, "and", EXAMPLE)

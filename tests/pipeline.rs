@@ -117,6 +117,12 @@ fn separable_conv_block_with_a_log_softmax_head() {
     check("separable_conv");
 }
 
+/// Floor, Ceil and Round half to even, ties and negatives included.
+#[test]
+fn floor_ceil_and_round_half_to_even() {
+    check("rounding");
+}
+
 #[test]
 fn the_bundled_example() {
     let dir = tempfile::tempdir().unwrap();

@@ -307,6 +307,32 @@ pub fn trunc(x: felt252, s: u32) -> felt252 {
     }
 }
 
+/// `x` at scale 2^-s rounded to an integer, still at scale 2^-s (`cairn_ir::fixed::round`):
+/// `mode` 0 floors, 1 ceils, 2 rounds half to even. `x + 2^120` must lie in [0, 2^128).
+pub fn round(x: felt252, s: u32, mode: u32) -> felt252 {
+    let d = pow2(s);
+    let biased: u128 = match (x + RESCALE_BIAS).try_into() {
+        Option::Some(v) => v,
+        Option::None => panic!("cairn: value out of range in rounding"),
+    };
+    let d_nz: NonZero<u128> = d.try_into().unwrap();
+    let (q, r) = DivRem::div_rem(biased, d_nz);
+    // 2^120 / d is even, so q has the parity of the floor.
+    let up = if mode == 0 {
+        false
+    } else if mode == 1 {
+        r > 0
+    } else {
+        r > d / 2 || (r > 0 && r == d / 2 && q % 2 == 1)
+    };
+    let n: felt252 = if up {
+        (q + 1).into()
+    } else {
+        q.into()
+    };
+    check_act((n - (RESCALE_BIAS_U128 / d).into()) * d.into())
+}
+
 /// √x for `x` at scale 2^-s, at scale 2^-s, rounded to nearest (`cairn_ir::fixed::sqrt`);
 /// fails on a negative `x`.
 pub fn sqrt(x: felt252, s: u32) -> felt252 {

@@ -53,6 +53,29 @@ pub fn min(a: Span<felt252>, b: Span<felt252>) -> Array<felt252> {
     out
 }
 
+/// Floor of every element at scale 2^-s.
+pub fn floor_all(x: Span<felt252>, s: u32) -> Array<felt252> {
+    round_with(x, s, 0)
+}
+
+/// Ceiling of every element at scale 2^-s.
+pub fn ceil_all(x: Span<felt252>, s: u32) -> Array<felt252> {
+    round_with(x, s, 1)
+}
+
+/// Every element at scale 2^-s rounded half to even.
+pub fn round_all(x: Span<felt252>, s: u32) -> Array<felt252> {
+    round_with(x, s, 2)
+}
+
+fn round_with(x: Span<felt252>, s: u32, mode: u32) -> Array<felt252> {
+    let mut out = array![];
+    for v in x {
+        out.append(fixed::round(*v, s, mode));
+    }
+    out
+}
+
 pub fn neg_all(x: Span<felt252>) -> Array<felt252> {
     let mut out = array![];
     for v in x {

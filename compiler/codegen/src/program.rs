@@ -507,6 +507,9 @@ pub(crate) fn generate(
                                 .unwrap_or(0),
                         ),
                         UnaryOp::Sqrt => StepKind::MapWith("sqrt_all", scale(out) as i64),
+                        UnaryOp::Floor => StepKind::MapWith("floor_all", scale(x) as i64),
+                        UnaryOp::Ceil => StepKind::MapWith("ceil_all", scale(x) as i64),
+                        UnaryOp::Round => StepKind::MapWith("round_all", scale(x) as i64),
                         UnaryOp::Log => {
                             let m = cairn_ir::fixed::LN_MANTISSA_BITS;
                             let view = b.pwl("LN".into(), Pwl::ln(), m, m);

@@ -156,6 +156,9 @@ pub fn eval_f32(g: &Graph, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, EvalErr
                 UnaryOp::LeakyRelu { alpha } => map(&|v| if v >= 0.0 { v } else { alpha * v }),
                 UnaryOp::Sqrt => map(&|v| v.sqrt()),
                 UnaryOp::Log => map(&|v| v.ln()),
+                UnaryOp::Floor => map(&|v| v.floor()),
+                UnaryOp::Ceil => map(&|v| v.ceil()),
+                UnaryOp::Round => map(&|v| v.round_ties_even()),
             },
             Special::Table(f) => map(&|v| f.eval(v as f64) as f32),
             Special::Softmax(axes) => {
@@ -238,6 +241,9 @@ pub fn eval_fixed(g: &Graph, inputs: &[Vec<i128>]) -> Result<Vec<Vec<i128>>, Eva
                     let table = fixed::Pwl::ln();
                     map(&|v| fixed::ln(v, s_in, s_out, &table))
                 }
+                UnaryOp::Floor => map(&|v| fixed::round(v, s_in, fixed::Rounding::Floor)),
+                UnaryOp::Ceil => map(&|v| fixed::round(v, s_in, fixed::Rounding::Ceil)),
+                UnaryOp::Round => map(&|v| fixed::round(v, s_in, fixed::Rounding::HalfToEven)),
             },
             Special::Table(f) => {
                 let (pwl, slope) = (fixed::Pwl::of(f), fixed::slope_q(f));

@@ -101,6 +101,33 @@ pub fn sqrt(x: i128, s: u32) -> Result<i128, RangeError> {
     in_act_range(r).then_some(r).ok_or(err)
 }
 
+/// How [`round`] rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rounding {
+    Floor,
+    Ceil,
+    HalfToEven,
+}
+
+/// `x` at scale `s` rounded to an integer, still at scale `s`; mirrors
+/// `cairn_runtime::fixed::round`. The division by 2^s floors exactly (the Cairo runtime biases
+/// by 2^120 first, so `x` must be at least -2^120); the result is range-checked.
+pub fn round(x: i128, s: u32, mode: Rounding) -> Result<i128, RangeError> {
+    let err = RangeError { value: x, shift: 0 };
+    if x < -(1i128 << RESCALE_BIAS_BITS) {
+        return Err(err);
+    }
+    let d = 1i128 << s;
+    let (q, r) = (x.div_euclid(d), x.rem_euclid(d));
+    let up = match mode {
+        Rounding::Floor => false,
+        Rounding::Ceil => r > 0,
+        Rounding::HalfToEven => r > d / 2 || (r > 0 && r == d / 2 && q.rem_euclid(2) == 1),
+    };
+    let y = (q + up as i128).checked_mul(d).ok_or(err.clone())?;
+    in_act_range(y).then_some(y).ok_or(err)
+}
+
 /// Fractional bits of the mantissa [`ln`] normalises its operand to.
 pub const LN_MANTISSA_BITS: u32 = 24;
 /// ln 2 at scale 2^-24.
@@ -332,6 +359,25 @@ mod tests {
             );
         }
         assert!(ln(0, s, s, &table).is_err());
+        // Rounding against f64 at scale 16, ties included.
+        for i in -5000i128..5000 {
+            let q = i * 8193;
+            let x = dequantise(q, s);
+            for (mode, want) in [
+                (Rounding::Floor, x.floor()),
+                (Rounding::Ceil, x.ceil()),
+                (Rounding::HalfToEven, x.round_ties_even()),
+            ] {
+                assert_eq!(
+                    dequantise(round(q, s, mode).unwrap(), s),
+                    want,
+                    "{mode:?} {x}"
+                );
+            }
+        }
+        assert_eq!(round(-(3 << 15), 16, Rounding::HalfToEven), Ok(-(2 << 16)));
+        assert_eq!(round(5 << 15, 16, Rounding::HalfToEven), Ok(2 << 16));
+        assert_eq!(round(7 << 15, 16, Rounding::HalfToEven), Ok(4 << 16));
         assert!(sqrt(-1, s).is_err());
     }
 

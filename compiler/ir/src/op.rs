@@ -83,6 +83,11 @@ pub enum UnaryOp {
     /// ln x: the operand normalised to `m · 2^e` with `m` in [1, 2), ln m from a table, plus
     /// `e · ln 2` ([`crate::fixed::ln`]); an operand ≤ 0 fails.
     Log,
+    /// Rounding to an integer, at the operand's scale, exactly ([`crate::fixed::round`]).
+    Floor,
+    Ceil,
+    /// Half to even, as ONNX's Round.
+    Round,
 }
 
 /// Element-wise functions evaluated as `table(x) + slope · max(x, 0)`: the table holds the
@@ -183,6 +188,9 @@ impl UnaryOp {
             UnaryOp::LeakyRelu { .. } => "leaky_relu",
             UnaryOp::Sqrt => "sqrt",
             UnaryOp::Log => "log",
+            UnaryOp::Floor => "floor",
+            UnaryOp::Ceil => "ceil",
+            UnaryOp::Round => "round",
         }
     }
 
@@ -190,9 +198,14 @@ impl UnaryOp {
     pub fn attrs(self) -> String {
         match self {
             UnaryOp::LeakyRelu { alpha } => format!(" alpha={alpha:?}"),
-            UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Relu | UnaryOp::Sqrt | UnaryOp::Log => {
-                String::new()
-            }
+            UnaryOp::Neg
+            | UnaryOp::Abs
+            | UnaryOp::Relu
+            | UnaryOp::Sqrt
+            | UnaryOp::Log
+            | UnaryOp::Floor
+            | UnaryOp::Ceil
+            | UnaryOp::Round => String::new(),
         }
     }
 }

@@ -77,9 +77,13 @@ impl Op {
         match self {
             Op::MatMul | Op::Table(_) | Op::Softmax { .. } | Op::Rescale { .. } => DTypeRule::Float,
             Op::Unary(u) => match u {
-                UnaryOp::Relu | UnaryOp::LeakyRelu { .. } | UnaryOp::Sqrt | UnaryOp::Log => {
-                    DTypeRule::Float
-                }
+                UnaryOp::Relu
+                | UnaryOp::LeakyRelu { .. }
+                | UnaryOp::Sqrt
+                | UnaryOp::Log
+                | UnaryOp::Floor
+                | UnaryOp::Ceil
+                | UnaryOp::Round => DTypeRule::Float,
                 UnaryOp::Neg | UnaryOp::Abs => DTypeRule::Same,
             },
             Op::Binary(_)
@@ -111,7 +115,10 @@ impl Op {
                 | UnaryOp::Abs
                 | UnaryOp::Relu
                 | UnaryOp::LeakyRelu { .. }
-                | UnaryOp::Sqrt => ScaleRule::Keep,
+                | UnaryOp::Sqrt
+                | UnaryOp::Floor
+                | UnaryOp::Ceil
+                | UnaryOp::Round => ScaleRule::Keep,
                 UnaryOp::Log => ScaleRule::Free { min_operand: 0 },
             },
             Op::Reduce { .. } | Op::Reshape | Op::Transpose { .. } => ScaleRule::Keep,
@@ -270,7 +277,9 @@ impl Op {
             // Range-checked results.
             Op::Rescale { .. } | Op::Table(_) | Op::Softmax { .. } => Some(ACT_BOUND_BITS),
             Op::Unary(u) => match u {
-                UnaryOp::Sqrt | UnaryOp::Log => Some(ACT_BOUND_BITS),
+                UnaryOp::Sqrt | UnaryOp::Log | UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round => {
+                    Some(ACT_BOUND_BITS)
+                }
                 UnaryOp::Relu | UnaryOp::Neg | UnaryOp::Abs => a,
                 // Its negative branch goes through a checked rescale.
                 UnaryOp::LeakyRelu { .. } => a.map(|a| a.max(ACT_BOUND_BITS)),
@@ -315,6 +324,7 @@ impl Op {
             Op::Unary(u) => match u {
                 UnaryOp::Log => 700,
                 UnaryOp::Sqrt => 260,
+                UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round => 80,
                 UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Relu | UnaryOp::LeakyRelu { .. } => {
                     STEPS_PER_ELEMENT
                 }

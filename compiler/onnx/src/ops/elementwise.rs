@@ -56,7 +56,8 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
 fn unary(cx: &mut Ctx, node: &TypedNode, op: &dyn ElementWiseMiniOp) -> Result<ValueId, String> {
     use tract_onnx::tract_core::ops::logic::Not;
     use tract_onnx::tract_core::ops::math::{
-        Abs, Erf, Exp, Ln, Neg, PowConst, Recip, Rsqrt, Sqrt, Square, Tanh,
+        Abs, Ceil, Erf, Exp, Floor, Ln, Neg, PowConst, Recip, RoundHalfToEven, Rsqrt, Sqrt, Square,
+        Tanh,
     };
     use tract_onnx::tract_core::ops::nn::{
         GeluApproximate, GeluExact, HardSwish, LeakyRelu, Sigmoid, Silu,
@@ -91,6 +92,12 @@ fn unary(cx: &mut Ctx, node: &TypedNode, op: &dyn ElementWiseMiniOp) -> Result<V
         Op::Unary(UnaryOp::Log)
     } else if op.is::<Sqrt>() {
         Op::Unary(UnaryOp::Sqrt)
+    } else if op.is::<Floor>() {
+        Op::Unary(UnaryOp::Floor)
+    } else if op.is::<Ceil>() {
+        Op::Unary(UnaryOp::Ceil)
+    } else if op.is::<RoundHalfToEven>() {
+        Op::Unary(UnaryOp::Round)
     } else if op.is::<Neg>() {
         Op::Unary(UnaryOp::Neg)
     } else if op.is::<Abs>() {
