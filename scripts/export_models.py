@@ -518,6 +518,64 @@ def rounding_model():
     write_io(path, {"x": xs.reshape(2, 8)})
 
 
+def more_ops_model():
+    """Reductions tract expands into Cairn's ops (ReduceL1, ReduceL2, ReduceSumSquare,
+    ReduceLogSum, ReduceLogSumExp), ArgMin with ties, Sign, variadic Mean and Max with
+    multidirectional broadcasting, normalisations (InstanceNormalization,
+    MeanVarianceNormalization, LpNormalization), GlobalMaxPool, Shrink, Dropout and Split."""
+    rng = np.random.default_rng(23)
+    f32 = lambda a, name: numpy_helper.from_array(np.asarray(a, dtype=np.float32), name)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])
+    outs = {
+        "l1": [2, 1, 4], "l2": [2, 3], "sum_square": [2, 1, 1], "log_sum": [2, 4],
+        "log_sum_exp": [2, 3, 1], "argmin": [2, 4], "sign": [2, 3, 4], "mean": [2, 3, 4],
+        "max3": [2, 3, 4], "instance_norm": [2, 3, 4], "mvn": [2, 3, 4], "lp_norm": [2, 3, 4],
+        "global_max": [2, 3, 1], "shrink": [2, 3, 4], "dropout": [2, 3, 4],
+        "split_a": [2, 1, 4], "split_b": [2, 2, 4],
+    }
+    nodes = [
+        helper.make_node("ReduceL1", ["x"], ["l1"], name="l1", axes=[1]),
+        helper.make_node("ReduceL2", ["x"], ["l2"], name="l2", axes=[2], keepdims=0),
+        helper.make_node("ReduceSumSquare", ["x"], ["sum_square"], name="sum_square", axes=[1, 2]),
+        helper.make_node("Abs", ["x"], ["ax"], name="abs"),
+        helper.make_node("ReduceLogSum", ["ax"], ["log_sum"], name="log_sum", axes=[1], keepdims=0),
+        helper.make_node("ReduceLogSumExp", ["x"], ["log_sum_exp"], name="log_sum_exp", axes=[2]),
+        helper.make_node("Round", ["x"], ["xr"], name="round"),
+        helper.make_node("ArgMin", ["xr"], ["argmin"], name="argmin", axis=1, keepdims=0),
+        helper.make_node("Sign", ["xr"], ["sign"], name="sign"),
+        helper.make_node("Mean", ["x", "row", "col"], ["mean"], name="mean"),
+        helper.make_node("Max", ["x", "row", "col"], ["max3"], name="max3"),
+        helper.make_node("InstanceNormalization", ["x", "in_scale", "in_bias"], ["instance_norm"],
+                         name="instance_norm", epsilon=1e-3),
+        helper.make_node("MeanVarianceNormalization", ["x"], ["mvn"], name="mvn", axes=[0, 2]),
+        helper.make_node("LpNormalization", ["x"], ["lp_norm"], name="lp_norm", axis=-1, p=2),
+        helper.make_node("Reshape", ["x", "shape4"], ["x4"], name="to_4d"),
+        helper.make_node("GlobalMaxPool", ["x4"], ["gm4"], name="global_max_pool"),
+        helper.make_node("Reshape", ["gm4", "shape3"], ["global_max"], name="from_4d"),
+        helper.make_node("Shrink", ["x"], ["shrink"], name="shrink", lambd=0.7, bias=0.2),
+        helper.make_node("Dropout", ["x"], ["dropout"], name="dropout"),
+        helper.make_node("Split", ["x", "split"], ["split_a", "split_b"], name="split", axis=1),
+    ]
+    inits = [
+        f32(rng.normal(size=(4,)), "row"), f32(rng.normal(size=(3, 1)), "col"),
+        f32(rng.uniform(0.5, 1.5, size=3), "in_scale"), f32(rng.normal(size=3) * 0.1, "in_bias"),
+        numpy_helper.from_array(np.array([2, 3, 4, 1], dtype=np.int64), "shape4"),
+        numpy_helper.from_array(np.array([2, 3, 1], dtype=np.int64), "shape3"),
+        numpy_helper.from_array(np.array([1, 2], dtype=np.int64), "split"),
+    ]
+    dtypes = {"argmin": TensorProto.INT64}
+    outputs = [helper.make_tensor_value_info(n, dtypes.get(n, TensorProto.FLOAT), s) for n, s in outs.items()]
+    model = helper.make_model(helper.make_graph(nodes, "more_ops", [x], outputs, inits),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path = os.path.join(MODELS, "more_ops.onnx")
+    onnx.save(model, path)
+    xs = rng.normal(size=(2, 3, 4)) * 2.0
+    xs[0, :, 0] = [1.0, 1.0, 3.0]  # a tie for ArgMin
+    write_io(path, {"x": xs})
+
+
 if __name__ == "__main__":
     os.makedirs(MODELS, exist_ok=True)
     helper_models()
@@ -525,6 +583,7 @@ if __name__ == "__main__":
     preprocessing_models()
     separable_conv_model()
     rounding_model()
+    more_ops_model()
     if "--no-torch" not in sys.argv:
         torch_models()
     print("models written to", MODELS, "and", EXAMPLE)

@@ -123,6 +123,14 @@ fn floor_ceil_and_round_half_to_even() {
     check("rounding");
 }
 
+/// Reductions tract expands (L1, L2, sum of squares, log-sum, log-sum-exp), ArgMin with a tie,
+/// Sign, variadic Mean and Max, Instance, MeanVariance and Lp normalisation, GlobalMaxPool,
+/// Shrink, Dropout and Split, against onnxruntime.
+#[test]
+fn reductions_normalisations_and_variadic_ops() {
+    check("more_ops");
+}
+
 #[test]
 fn the_bundled_example() {
     let dir = tempfile::tempdir().unwrap();

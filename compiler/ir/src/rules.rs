@@ -75,7 +75,9 @@ impl Op {
 
     pub fn dtype_rule(&self) -> DTypeRule {
         match self {
-            Op::MatMul | Op::Table(_) | Op::Softmax { .. } | Op::Rescale { .. } => DTypeRule::Float,
+            Op::MatMul | Op::Table(_) | Op::Softmax { .. } => DTypeRule::Float,
+            // On integers, a shift of 0: the range check after an integer product.
+            Op::Rescale { .. } => DTypeRule::Same,
             Op::Unary(u) => match u {
                 UnaryOp::Relu
                 | UnaryOp::LeakyRelu { .. }

@@ -259,8 +259,23 @@ impl Quantiser<'_> {
                 if let Some(&bias) = node.inputs.get(2) {
                     inputs.push(self.constant(bias, sum)?);
                 }
-                let acc = self.push(&node.name, node.op.clone(), inputs, &acc_name, ty, sum);
-                self.rescale(&node.name, acc, result_scale, &name)
+                let acc = self.push(
+                    &node.name,
+                    node.op.clone(),
+                    inputs,
+                    &acc_name,
+                    ty.clone(),
+                    sum,
+                );
+                if sum == result_scale {
+                    // Integer products (scale 0 times scale 0) need no rescale, but get its
+                    // range check: chained products would otherwise wrap in the field, giving
+                    // a value no ONNX runtime computes.
+                    let check = Op::Rescale { shift: 0 };
+                    self.push(&node.name, check, vec![acc], &name, ty, sum)
+                } else {
+                    self.rescale(&node.name, acc, result_scale, &name)
+                }
             }
             // Operands brought to one scale: the finest of the runtime ones. A comparison gives
             // a boolean; Where's condition is one.
@@ -482,5 +497,38 @@ mod tests {
             calibrated < common / 100.0,
             "calibrated: {calibrated}, common: {common}"
         );
+    }
+
+    /// x⁴ of an integer by chained products: exact while it fits the range check, a failed run
+    /// (never a value wrapped modulo the field) beyond it.
+    #[test]
+    fn integer_products_are_range_checked() {
+        let mut g = Graph::default();
+        let i64_ty = || TensorType::new(DType::I64, vec![2]);
+        let x = g.add_input("x", i64_ty());
+        let sq = g.add_node("sq", Op::Binary(BinaryOp::Mul), vec![x, x], "sq", i64_ty());
+        let p4 = g.add_node(
+            "p4",
+            Op::Binary(BinaryOp::Mul),
+            vec![sq, sq],
+            "p4",
+            i64_ty(),
+        );
+        g.outputs.push(p4);
+        let q = validate(quantise(&g, &QuantiseOptions::default()).unwrap()).unwrap();
+        let checks = q
+            .nodes
+            .iter()
+            .filter(|n| n.op == Op::Rescale { shift: 0 })
+            .count();
+        assert_eq!(checks, 2, "{}", q.graph());
+        let out = q.outputs[0];
+        assert_eq!(
+            eval_fixed(&q, &[vec![-7, 300]]).unwrap()[out],
+            [2401, 8_100_000_000]
+        );
+        // 1000⁴ = 10¹² < 2^40 passes; 2000⁴ = 1.6·10¹³ > 2^40 fails.
+        assert!(eval_fixed(&q, &[vec![1000, 1]]).is_ok());
+        assert!(eval_fixed(&q, &[vec![2000, 1]]).is_err());
     }
 }

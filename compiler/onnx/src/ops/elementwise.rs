@@ -56,8 +56,8 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
 fn unary(cx: &mut Ctx, node: &TypedNode, op: &dyn ElementWiseMiniOp) -> Result<ValueId, String> {
     use tract_onnx::tract_core::ops::logic::Not;
     use tract_onnx::tract_core::ops::math::{
-        Abs, Ceil, Erf, Exp, Floor, Ln, Neg, PowConst, Recip, RoundHalfToEven, Rsqrt, Sqrt, Square,
-        Tanh,
+        Abs, Ceil, Erf, Exp, Floor, Ln, Neg, PowConst, Recip, RoundHalfToEven, Rsqrt, Sign, Sqrt,
+        Square, Tanh,
     };
     use tract_onnx::tract_core::ops::nn::{
         GeluApproximate, GeluExact, HardSwish, LeakyRelu, Sigmoid, Silu,
@@ -92,6 +92,8 @@ fn unary(cx: &mut Ctx, node: &TypedNode, op: &dyn ElementWiseMiniOp) -> Result<V
         Op::Unary(UnaryOp::Log)
     } else if op.is::<Sqrt>() {
         Op::Unary(UnaryOp::Sqrt)
+    } else if op.is::<Sign>() {
+        return Ok(sign(cx, node, x, shape));
     } else if op.is::<Floor>() {
         Op::Unary(UnaryOp::Floor)
     } else if op.is::<Ceil>() {
@@ -129,6 +131,40 @@ fn unary(cx: &mut Ctx, node: &TypedNode, op: &dyn ElementWiseMiniOp) -> Result<V
         return Err(format!("element-wise {} is not supported yet", op.name()));
     };
     Ok(cx.emit(node, "", ir, vec![x], shape))
+}
+
+/// `(x > 0) − (x < 0)`, in the operand's type.
+fn sign(cx: &mut Ctx, node: &TypedNode, x: ValueId, shape: Vec<usize>) -> ValueId {
+    let dtype = cx.graph.values[x].ty.dtype;
+    let zero = match dtype {
+        DType::F32 => Data::F32(vec![0.0]),
+        DType::I64 | DType::Bool => Data::Int(vec![0]),
+    };
+    let zero = cx.graph.add_const(
+        &format!("{}.zero", node.name),
+        TensorType::new(dtype, vec![]),
+        zero,
+    );
+    let side = |cx: &mut Ctx, kind: CmpKind, suffix: &str| {
+        let name = format!("{}.{suffix}", node.name);
+        let c = cx.graph.add_node(
+            &node.name,
+            Op::Compare(kind),
+            vec![x, zero],
+            &format!("{name}.test"),
+            TensorType::new(DType::Bool, shape.clone()),
+        );
+        cx.graph.add_node(
+            &node.name,
+            Op::Cast { to: dtype },
+            vec![c],
+            &name,
+            TensorType::new(dtype, shape.clone()),
+        )
+    };
+    let pos = side(cx, CmpKind::Greater, "positive");
+    let neg = side(cx, CmpKind::Less, "negative");
+    cx.emit(node, "", Op::Binary(BinaryOp::Sub), vec![pos, neg], shape)
 }
 
 /// `x − max − ln Σ e^(x − max)` over `axes`: the exponentials of max-subtracted values stay

@@ -53,12 +53,17 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
         }
         return Ok(Some(cx.emit(node, "", Op::Reshape, vec![ms], shape)));
     }
-    if let Reducer::ArgMax(select_last) = op.reducer {
+    if let Reducer::ArgMax(select_last) | Reducer::ArgMin(select_last) = op.reducer {
         let [axis] = op.axes[..] else {
             return Err("ArgMax over several axes".into());
         };
-        let x = cx.input(node, 0);
+        let mut x = cx.input(node, 0);
         let shape = cx.out_shape(node);
+        if let Reducer::ArgMin(_) = op.reducer {
+            // The first (or last) smallest element is the first (or last) largest of -x.
+            let s = cx.shape_of(x).to_vec();
+            x = cx.emit(node, "negated", Op::Unary(UnaryOp::Neg), vec![x], s);
+        }
         return Ok(Some(cx.emit(
             node,
             "",
