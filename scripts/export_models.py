@@ -576,6 +576,33 @@ def more_ops_model():
     write_io(path, {"x": xs})
 
 
+def einsum_model():
+    """Einsum as JAX and TF converters write products (a weight contraction and Q·Kᵀ), and a
+    Gemm whose C is a runtime input."""
+    rng = np.random.default_rng(29)
+    f32 = lambda a, name: numpy_helper.from_array(np.asarray(a, dtype=np.float32), name)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])
+    c = helper.make_tensor_value_info("c", TensorProto.FLOAT, [5])
+    outs = [helper.make_tensor_value_info("proj", TensorProto.FLOAT, [2, 3, 5]),
+            helper.make_tensor_value_info("scores", TensorProto.FLOAT, [2, 3, 3]),
+            helper.make_tensor_value_info("gemm", TensorProto.FLOAT, [3, 5])]
+    nodes = [
+        helper.make_node("Einsum", ["x", "w"], ["proj"], name="proj", equation="bij,jk->bik"),
+        helper.make_node("Einsum", ["x", "x"], ["scores"], name="scores", equation="bqd,bkd->bqk"),
+        helper.make_node("Gather", ["x", "zero"], ["x0"], name="first", axis=0),
+        helper.make_node("Gemm", ["x0", "w", "c"], ["gemm"], name="gemm", alpha=0.5, beta=2.0),
+    ]
+    inits = [f32(rng.normal(size=(4, 5)), "w"),
+             numpy_helper.from_array(np.array(0, dtype=np.int64), "zero")]
+    model = helper.make_model(helper.make_graph(nodes, "einsum", [x, c], outs, inits),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path = os.path.join(MODELS, "einsum.onnx")
+    onnx.save(model, path)
+    write_io(path, {"x": rng.normal(size=(2, 3, 4)), "c": rng.normal(size=(5,))})
+
+
 if __name__ == "__main__":
     os.makedirs(MODELS, exist_ok=True)
     helper_models()
@@ -584,6 +611,7 @@ if __name__ == "__main__":
     separable_conv_model()
     rounding_model()
     more_ops_model()
+    einsum_model()
     if "--no-torch" not in sys.argv:
         torch_models()
     print("models written to", MODELS, "and", EXAMPLE)

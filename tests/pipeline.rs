@@ -131,6 +131,12 @@ fn reductions_normalisations_and_variadic_ops() {
     check("more_ops");
 }
 
+/// Einsum products (a weight contraction, Q·Kᵀ of runtime operands) and Gemm with a runtime C.
+#[test]
+fn einsum_products_and_gemm_with_a_runtime_c() {
+    check("einsum");
+}
+
 #[test]
 fn the_bundled_example() {
     let dir = tempfile::tempdir().unwrap();

@@ -35,6 +35,7 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "Conv",
     "Div",
     "Dropout",
+    "Einsum",
     "Elu",
     "Equal",
     "Erf",
@@ -137,8 +138,21 @@ pub fn unsupported_reason(domain: &str, op_type: &str) -> &'static str {
         ("" | "ai.onnx", "NonZero" | "Unique" | "NonMaxSuppression" | "Compress") => {
             "its output shape depends on the data; Cairn compiles static shapes only"
         }
-        ("" | "ai.onnx", op) if op.starts_with("Sequence") || op.starts_with("String") => {
-            "sequences and strings cannot be fixed-point tensors"
+        ("" | "ai.onnx", op)
+            if op.starts_with("Sequence")
+                || op.starts_with("String")
+                || op.starts_with("Optional")
+                || matches!(op, "SplitToSequence" | "ConcatFromSequence" | "RegexFullMatch") =>
+        {
+            "sequences, optionals and strings cannot be fixed-point tensors"
+        }
+        (
+            "" | "ai.onnx",
+            "RandomNormal" | "RandomUniform" | "RandomNormalLike" | "RandomUniformLike"
+            | "Bernoulli" | "Multinomial",
+        ) => "a proof is of one deterministic computation; draw random values outside the model",
+        ("" | "ai.onnx", "IsNaN" | "IsInf") => {
+            "fixed point has no NaN or infinity; remove the check from the exported graph"
         }
         _ => "this operator is not supported yet",
     }
