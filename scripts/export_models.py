@@ -603,6 +603,34 @@ def einsum_model():
     write_io(path, {"x": rng.normal(size=(2, 3, 4)), "c": rng.normal(size=(5,))})
 
 
+def bool_input_model():
+    """A boolean input: Where between x and -x, and Not of the condition as an output."""
+    rng = np.random.default_rng(31)
+    cond = helper.make_tensor_value_info("cond", TensorProto.BOOL, [2, 3])
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])
+    n = helper.make_tensor_value_info("not_cond", TensorProto.BOOL, [2, 3])
+    nodes = [helper.make_node("Neg", ["x"], ["nx"], name="neg"),
+             helper.make_node("Where", ["cond", "x", "nx"], ["y"], name="where"),
+             helper.make_node("Not", ["cond"], ["not_cond"], name="not")]
+    model = helper.make_model(helper.make_graph(nodes, "bool_input", [cond, x], [y, n]),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path = os.path.join(MODELS, "bool_input.onnx")
+    onnx.save(model, path)
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    feeds = {"cond": np.array([[True, False, True], [False, False, True]]),
+             "x": rng.normal(size=(2, 3)).astype(np.float32)}
+    outs = sess.run(None, feeds)
+    with open(path[:-len(".onnx")] + ".input.json", "w") as f:
+        json.dump({"cond": feeds["cond"].astype(int).tolist(), "x": feeds["x"].tolist()}, f)
+        f.write("\n")
+    with open(path[:-len(".onnx")] + ".expected.json", "w") as f:
+        json.dump({o.name: v.astype(float).tolist() for o, v in zip(sess.get_outputs(), outs)}, f)
+        f.write("\n")
+
+
 if __name__ == "__main__":
     os.makedirs(MODELS, exist_ok=True)
     helper_models()
@@ -612,6 +640,7 @@ if __name__ == "__main__":
     rounding_model()
     more_ops_model()
     einsum_model()
+    bool_input_model()
     if "--no-torch" not in sys.argv:
         torch_models()
     print("models written to", MODELS, "and", EXAMPLE)

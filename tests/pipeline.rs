@@ -137,6 +137,50 @@ fn einsum_products_and_gemm_with_a_runtime_c() {
     check("einsum");
 }
 
+/// A boolean input is 0 or 1: any other value is refused by `cairn run` before anything runs,
+/// and by the program itself when given directly to the Cairo VM.
+#[test]
+fn boolean_inputs_are_checked_off_and_on_chain() {
+    check("bool_input");
+    let dir = tempfile::tempdir().unwrap();
+    compile_and_run("bool_input", dir.path());
+    let path = dir.path().join("bad.json");
+    std::fs::write(
+        &path,
+        r#"{"cond": [[1, 7, 0], [0, 0, 1]], "x": [[1, 2, 3], [4, 5, 6]]}"#,
+    )
+    .unwrap();
+    let args = cairn_cli::commands::run::RunArgs {
+        dir: dir.path().to_path_buf(),
+        input: path,
+        output: None,
+        quiet: true,
+    };
+    let e = format!("{:#}", cairn_cli::commands::run::run(&args).unwrap_err());
+    assert!(e.contains("neither 0 nor 1"), "{e}");
+    let exe: cairn_cairo::Executable =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("program.json")).unwrap())
+            .unwrap();
+    let felts: Vec<cairn_cairo::Felt252> = [1u64, 7, 0, 0, 0, 1]
+        .into_iter()
+        .chain([1u64 << 16; 6])
+        .map(cairn_cairo::Felt252::from)
+        .collect();
+    let e = cairn_cairo::execute(&exe, &felts).unwrap_err().to_string();
+    assert!(e.contains("boolean"), "{e}");
+    felts_ok(&exe);
+}
+
+/// The same program accepts 0 and 1.
+fn felts_ok(exe: &cairn_cairo::Executable) {
+    let felts: Vec<cairn_cairo::Felt252> = [1u64, 0, 0, 0, 0, 1]
+        .into_iter()
+        .chain([1u64 << 16; 6])
+        .map(cairn_cairo::Felt252::from)
+        .collect();
+    assert!(cairn_cairo::execute(exe, &felts).is_ok());
+}
+
 #[test]
 fn the_bundled_example() {
     let dir = tempfile::tempdir().unwrap();

@@ -53,6 +53,13 @@ pub fn min(a: Span<felt252>, b: Span<felt252>) -> Array<felt252> {
     out
 }
 
+/// Asserts that every element is 0 or 1 (a boolean input).
+pub fn check_bools(x: Span<felt252>) {
+    for v in x {
+        assert(*v * (*v - 1) == 0, 'cairn: boolean not 0 or 1');
+    }
+}
+
 /// Floor of every element at scale 2^-s.
 pub fn floor_all(x: Span<felt252>, s: u32) -> Array<felt252> {
     round_with(x, s, 0)

@@ -99,6 +99,8 @@ pub fn {{ st.name }}(live: Span<felt252>) -> Array<felt252> {
     let v{{ s.out }} = tensor::leaky_relu_all(v{{ s.args[0] }}, {{ alpha }}).span();
 {%- when StepKind::Relu %}
     let v{{ s.out }} = tensor::relu_all(v{{ s.args[0] }}).span();
+{%- when StepKind::Check with (func) %}
+    tensor::{{ func }}(v{{ s.args[0] }});
 {%- when StepKind::Rescale with (shift) %}
     let v{{ s.out }} = tensor::rescale_all(v{{ s.args[0] }}, {{ shift }}).span();
 {%- when StepKind::Pwl with (p) %}

@@ -95,6 +95,8 @@ pub(crate) enum StepKind {
     /// LeakyRelu with the slope at `cairn_ir::fixed::ALPHA_SCALE`.
     LeakyRelu(i64),
     Rescale(i32),
+    /// A check of the operand's values that computes nothing (`check_bools`).
+    Check(&'static str),
     Pwl(PwlView),
     /// A table function with a linear part: the lookup, the slope at
     /// `cairn_ir::fixed::ALPHA_SCALE` and the shift that takes `x · slope` to the output scale.
@@ -412,6 +414,20 @@ pub(crate) fn generate(
         // Each stage is a function of its own: constants are re-materialised where used.
         b.const_spans = vec![false; g.values.len()];
         b.steps.clear();
+        if index.is_none_or(|i| i == 0) {
+            // Booleans are 0 or 1: a boolean input of any other value is refused here, on chain
+            // as in the program (the entry point checks every input's range already).
+            for &v in &g.inputs {
+                if g.values[v].ty.dtype == DType::Bool {
+                    b.steps.push(Step {
+                        comment: format!("input {} is boolean", comment(&g.values[v].name)),
+                        out: v,
+                        args: vec![v],
+                        kind: StepKind::Check("check_bools"),
+                    });
+                }
+            }
+        }
         for span in stage_spans {
             let node = &g.nodes[span.node];
             let out = node.output;

@@ -7,10 +7,8 @@
 
 use cairn_ir::TableFn;
 use tract_onnx::pb::NodeProto;
-use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::element_wise::{ElementWiseMiniOp, ElementWiseOp};
 use tract_onnx::tract_hir::internal::*;
-use tract_onnx::tract_hir::ops::element_wise::IntoHir;
 
 /// One of Cairn's table functions as a tract element-wise op.
 #[derive(Debug, Clone)]

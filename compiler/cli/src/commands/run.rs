@@ -157,6 +157,12 @@ pub fn quantise_inputs(inputs: &[Vec<f32>], infos: &[TensorInfo]) -> Result<Vec<
                 .iter()
                 .enumerate()
                 .map(|(i, &x)| {
+                    if info.dtype == "bool" && x != 0.0 && x != 1.0 {
+                        bail!(
+                            "input '{}' is bool; element {i} ({x}) is neither 0 nor 1",
+                            info.name
+                        );
+                    }
                     if info.dtype != "f32" && x.fract() != 0.0 {
                         bail!(
                             "input '{}' is {}; element {i} ({x}) is not an integer",
