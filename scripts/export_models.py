@@ -522,7 +522,8 @@ def more_ops_model():
     """Reductions tract expands into Cairn's ops (ReduceL1, ReduceL2, ReduceSumSquare,
     ReduceLogSum, ReduceLogSumExp), ArgMin with ties, Sign, variadic Mean and Max with
     multidirectional broadcasting, normalisations (InstanceNormalization,
-    MeanVarianceNormalization, LpNormalization), GlobalMaxPool, Shrink, Dropout and Split."""
+    MeanVarianceNormalization, LpNormalization), GlobalMaxPool, Shrink, Dropout, Split and
+    CumSum (inclusive, and exclusive reversed)."""
     rng = np.random.default_rng(23)
     f32 = lambda a, name: numpy_helper.from_array(np.asarray(a, dtype=np.float32), name)
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])
@@ -531,7 +532,7 @@ def more_ops_model():
         "log_sum_exp": [2, 3, 1], "argmin": [2, 4], "sign": [2, 3, 4], "mean": [2, 3, 4],
         "max3": [2, 3, 4], "instance_norm": [2, 3, 4], "mvn": [2, 3, 4], "lp_norm": [2, 3, 4],
         "global_max": [2, 3, 1], "shrink": [2, 3, 4], "dropout": [2, 3, 4],
-        "split_a": [2, 1, 4], "split_b": [2, 2, 4],
+        "split_a": [2, 1, 4], "split_b": [2, 2, 4], "cumsum": [2, 3, 4], "cumsum_rev_excl": [2, 3, 4],
     }
     nodes = [
         helper.make_node("ReduceL1", ["x"], ["l1"], name="l1", axes=[1]),
@@ -555,6 +556,9 @@ def more_ops_model():
         helper.make_node("Shrink", ["x"], ["shrink"], name="shrink", lambd=0.7, bias=0.2),
         helper.make_node("Dropout", ["x"], ["dropout"], name="dropout"),
         helper.make_node("Split", ["x", "split"], ["split_a", "split_b"], name="split", axis=1),
+        helper.make_node("CumSum", ["x", "axis2"], ["cumsum"], name="cumsum"),
+        helper.make_node("CumSum", ["x", "axis1"], ["cumsum_rev_excl"], name="cumsum_rev_excl",
+                         exclusive=1, reverse=1),
     ]
     inits = [
         f32(rng.normal(size=(4,)), "row"), f32(rng.normal(size=(3, 1)), "col"),
@@ -562,6 +566,8 @@ def more_ops_model():
         numpy_helper.from_array(np.array([2, 3, 4, 1], dtype=np.int64), "shape4"),
         numpy_helper.from_array(np.array([2, 3, 1], dtype=np.int64), "shape3"),
         numpy_helper.from_array(np.array([1, 2], dtype=np.int64), "split"),
+        numpy_helper.from_array(np.array(-1, dtype=np.int64), "axis2"),
+        numpy_helper.from_array(np.array(1, dtype=np.int64), "axis1"),
     ]
     dtypes = {"argmin": TensorProto.INT64}
     outputs = [helper.make_tensor_value_info(n, dtypes.get(n, TensorProto.FLOAT), s) for n, s in outs.items()]

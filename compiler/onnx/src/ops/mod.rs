@@ -33,6 +33,7 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "Constant",
     "ConstantOfShape",
     "Conv",
+    "CumSum",
     "Div",
     "Dropout",
     "Einsum",

@@ -4,6 +4,7 @@
 
 use cairn_ir::{BinaryOp, Data, Op, ReduceKind, TensorType, UnaryOp, ValueId};
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::array::CumSum;
 use tract_onnx::tract_core::ops::nn::{Reduce, Reducer, RmsNorm};
 
 use crate::lower::Ctx;
@@ -40,6 +41,9 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
             vec![x, root],
             shape,
         )));
+    }
+    if let Some(op) = node.op_as::<CumSum>() {
+        return Ok(Some(cumsum(cx, node, op.axis, op.exclusive, op.reverse)));
     }
     let Some(op) = node.op_as::<Reduce>() else {
         return Ok(None);
@@ -99,6 +103,47 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
     }
     let reduced = cx.emit(node, "reduced", Op::Reduce { kind, axes }, vec![x], kept);
     Ok(Some(cx.emit(node, "", Op::Reshape, vec![reduced], shape)))
+}
+
+/// CumSum along `axis` as data movement and a sum: element `j` of the output sums the elements
+/// `i` with `i ≤ j` (`i < j` exclusive; `≥`, `>` reversed), gathered into a new last axis with
+/// zeros elsewhere, so it is exact for integers and floats alike.
+fn cumsum(cx: &mut Ctx, node: &TypedNode, axis: usize, exclusive: bool, reverse: bool) -> ValueId {
+    let x = cx.input(node, 0);
+    let shape = cx.shape_of(x).to_vec();
+    let n = shape[axis];
+    let strides = cairn_ir::strides(&shape);
+    let total: usize = shape.iter().product();
+    let takes = |i: usize, j: usize| match (reverse, exclusive) {
+        (false, false) => i <= j,
+        (false, true) => i < j,
+        (true, false) => i >= j,
+        (true, true) => i > j,
+    };
+    let mut indices = Vec::with_capacity(total * n);
+    for flat in 0..total {
+        let j = (flat / strides[axis]) % n;
+        let base = flat - j * strides[axis];
+        for i in 0..n {
+            indices.push(if takes(i, j) {
+                (base + i * strides[axis]) as i64
+            } else {
+                -1
+            });
+        }
+    }
+    let rank = shape.len();
+    let mut windows = shape.clone();
+    windows.push(n);
+    let w = cx.emit(node, "windows", Op::Select { indices }, vec![x], windows);
+    let mut summed = shape.clone();
+    summed.push(1);
+    let sum = Op::Reduce {
+        kind: ReduceKind::Sum,
+        axes: vec![rank],
+    };
+    let s = cx.emit(node, "sums", sum, vec![w], summed);
+    cx.emit(node, "", Op::Reshape, vec![s], shape)
 }
 
 /// `x` with the reduced `axes` moved last (a transpose when they are not already contiguous at
