@@ -477,7 +477,7 @@ def separable_conv_model():
         f32(rng.normal(size=8) * 0.1, "bn_mean"), f32(rng.uniform(0.5, 1.5, size=8), "bn_var"),
         f32(0.0, "zero"), f32(6.0, "six"),
         f32(rng.normal(size=(12, 8, 1, 1)) * 0.4, "pw"), f32(rng.normal(size=12) * 0.1, "pw_b"),
-        f32(rng.normal(size=(5, 12)) * 0.5, "fc"), f32(rng.normal(size=5) * 0.1, "fc_b"),
+        f32(rng.normal(size=(5, 12)) * 0.5, "fc_w"), f32(rng.normal(size=5) * 0.1, "fc_b"),
     ]
     nodes = [
         helper.make_node("Conv", ["x", "dw"], ["d"], name="depthwise", group=8, kernel_shape=[3, 3],
@@ -489,7 +489,7 @@ def separable_conv_model():
         helper.make_node("Relu", ["p"], ["pr"], name="relu"),
         helper.make_node("GlobalAveragePool", ["pr"], ["g"], name="gap"),
         helper.make_node("Flatten", ["g"], ["flat"], name="flatten"),
-        helper.make_node("Gemm", ["flat", "fc", "fc_b"], ["logits"], name="fc", transB=1),
+        helper.make_node("Gemm", ["flat", "fc_w", "fc_b"], ["logits"], name="fc", transB=1),
         helper.make_node("LogSoftmax", ["logits"], ["y"], name="log_softmax", axis=1),
     ]
     model = helper.make_model(helper.make_graph(nodes, "separable_conv", [x], [y], inits),
@@ -555,7 +555,7 @@ def more_ops_model():
         helper.make_node("Reshape", ["gm4", "shape3"], ["global_max"], name="from_4d"),
         helper.make_node("Shrink", ["x"], ["shrink"], name="shrink", lambd=0.7, bias=0.2),
         helper.make_node("Dropout", ["x"], ["dropout"], name="dropout"),
-        helper.make_node("Split", ["x", "split"], ["split_a", "split_b"], name="split", axis=1),
+        helper.make_node("Split", ["x", "split_sizes"], ["split_a", "split_b"], name="split", axis=1),
         helper.make_node("CumSum", ["x", "axis2"], ["cumsum"], name="cumsum"),
         helper.make_node("CumSum", ["x", "axis1"], ["cumsum_rev_excl"], name="cumsum_rev_excl",
                          exclusive=1, reverse=1),
@@ -565,7 +565,7 @@ def more_ops_model():
         f32(rng.uniform(0.5, 1.5, size=3), "in_scale"), f32(rng.normal(size=3) * 0.1, "in_bias"),
         numpy_helper.from_array(np.array([2, 3, 4, 1], dtype=np.int64), "shape4"),
         numpy_helper.from_array(np.array([2, 3, 1], dtype=np.int64), "shape3"),
-        numpy_helper.from_array(np.array([1, 2], dtype=np.int64), "split"),
+        numpy_helper.from_array(np.array([1, 2], dtype=np.int64), "split_sizes"),
         numpy_helper.from_array(np.array(-1, dtype=np.int64), "axis2"),
         numpy_helper.from_array(np.array(1, dtype=np.int64), "axis1"),
     ]

@@ -23,6 +23,7 @@ use tract_onnx::tract_hir::infer::Factoid;
 
 pub use bind::ShapeOperand;
 pub use lower::Unsupported;
+pub use ops::unsupported_reason;
 
 /// How to read a model: shapes for symbolic input dimensions, and inputs fixed at compile time.
 #[derive(Debug, Clone, Default, PartialEq)]

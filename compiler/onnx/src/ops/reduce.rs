@@ -65,8 +65,11 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
         let shape = cx.out_shape(node);
         if let Reducer::ArgMin(_) = op.reducer {
             // The first (or last) smallest element is the first (or last) largest of -x.
-            let s = cx.shape_of(x).to_vec();
-            x = cx.emit(node, "negated", Op::Unary(UnaryOp::Neg), vec![x], s);
+            let ty = cx.graph.values[x].ty.clone();
+            let name = format!("{}.negated", node.name);
+            x = cx
+                .graph
+                .add_node(&node.name, Op::Unary(UnaryOp::Neg), vec![x], &name, ty);
         }
         return Ok(Some(cx.emit(
             node,
