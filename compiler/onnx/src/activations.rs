@@ -66,11 +66,7 @@ impl Expansion for LogSoftmax {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        check_output_arity(outputs, 1)?;
-        s.equals(&outputs[0].datum_type, &inputs[0].datum_type)?;
-        s.equals(&outputs[0].shape, &inputs[0].shape)?;
-        Ok(())
+        unary_rules(s, inputs, outputs)
     }
 
     fn wire(
@@ -100,6 +96,19 @@ impl Expansion for LogSoftmax {
         };
         model.wire_node(prefix, op, inputs)
     }
+}
+
+/// Typing of an op with one operand and one result of its type and shape.
+pub(crate) fn unary_rules<'r, 'p: 'r>(
+    s: &mut Solver<'r>,
+    inputs: &'p [TensorProxy],
+    outputs: &'p [TensorProxy],
+) -> InferenceResult {
+    check_input_arity(inputs, 1)?;
+    check_output_arity(outputs, 1)?;
+    s.equals(&outputs[0].datum_type, &inputs[0].datum_type)?;
+    s.equals(&outputs[0].shape, &inputs[0].shape)?;
+    Ok(())
 }
 
 fn wire(f: TableFn) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {

@@ -106,11 +106,7 @@ impl Expansion for Binarizer {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        check_input_arity(inputs, 1)?;
-        check_output_arity(outputs, 1)?;
-        s.equals(&outputs[0].datum_type, &inputs[0].datum_type)?;
-        s.equals(&outputs[0].shape, &inputs[0].shape)?;
-        Ok(())
+        crate::activations::unary_rules(s, inputs, outputs)
     }
 
     fn wire(

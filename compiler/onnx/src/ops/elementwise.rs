@@ -64,46 +64,41 @@ fn unary(cx: &mut Ctx, node: &TypedNode, op: &dyn ElementWiseMiniOp) -> Result<V
     };
     let x = cx.input(node, 0);
     let shape = cx.shape_of(x).to_vec();
-    let ir = if op.is::<Sigmoid>() {
-        Op::Table(TableFn::Sigmoid)
-    } else if op.is::<Tanh>() {
-        Op::Table(TableFn::Tanh)
-    } else if op.is::<Erf>() {
-        Op::Table(TableFn::Erf)
-    } else if op.is::<Exp>() {
-        Op::Table(TableFn::Exp)
-    } else if op.is::<GeluExact>() {
-        Op::Table(TableFn::Gelu { tanh: false })
-    } else if let Some(g) = op.downcast_ref::<GeluApproximate>() {
+    // The one-to-one mappings, by tract type.
+    let direct = [
+        (op.is::<Sigmoid>(), Op::Table(TableFn::Sigmoid)),
+        (op.is::<Tanh>(), Op::Table(TableFn::Tanh)),
+        (op.is::<Erf>(), Op::Table(TableFn::Erf)),
+        (op.is::<Exp>(), Op::Table(TableFn::Exp)),
+        (
+            op.is::<GeluExact>(),
+            Op::Table(TableFn::Gelu { tanh: false }),
+        ),
+        (op.is::<Silu>(), Op::Table(TableFn::Silu)),
+        (op.is::<HardSwish>(), Op::Table(TableFn::HardSwish)),
+        (op.is::<Ln>(), Op::Unary(UnaryOp::Log)),
+        (op.is::<Sqrt>(), Op::Unary(UnaryOp::Sqrt)),
+        (op.is::<Floor>(), Op::Unary(UnaryOp::Floor)),
+        (op.is::<Ceil>(), Op::Unary(UnaryOp::Ceil)),
+        (op.is::<RoundHalfToEven>(), Op::Unary(UnaryOp::Round)),
+        (op.is::<Neg>(), Op::Unary(UnaryOp::Neg)),
+        (op.is::<Abs>(), Op::Unary(UnaryOp::Abs)),
+    ];
+    if let Some((_, ir)) = direct.into_iter().find(|(hit, _)| *hit) {
+        return Ok(cx.emit(node, "", ir, vec![x], shape));
+    }
+    let ir = if let Some(g) = op.downcast_ref::<GeluApproximate>() {
         if g.fast_impl {
             return Err("GELU with the x² approximation is not supported; export the exact or the tanh form".into());
         }
         Op::Table(TableFn::Gelu { tanh: true })
-    } else if op.is::<Silu>() {
-        Op::Table(TableFn::Silu)
-    } else if op.is::<HardSwish>() {
-        Op::Table(TableFn::HardSwish)
     } else if let Some(t) = op.downcast_ref::<crate::activations::TableOp>() {
         if !t.0.is_tabulable() {
             return Err(format!("{:?}: these parameters cannot be tabulated", t.0));
         }
         Op::Table(t.0)
-    } else if op.is::<Ln>() {
-        Op::Unary(UnaryOp::Log)
-    } else if op.is::<Sqrt>() {
-        Op::Unary(UnaryOp::Sqrt)
     } else if op.is::<Sign>() {
         return Ok(sign(cx, node, x, shape));
-    } else if op.is::<Floor>() {
-        Op::Unary(UnaryOp::Floor)
-    } else if op.is::<Ceil>() {
-        Op::Unary(UnaryOp::Ceil)
-    } else if op.is::<RoundHalfToEven>() {
-        Op::Unary(UnaryOp::Round)
-    } else if op.is::<Neg>() {
-        Op::Unary(UnaryOp::Neg)
-    } else if op.is::<Abs>() {
-        Op::Unary(UnaryOp::Abs)
     } else if let Some(l) = op.downcast_ref::<LeakyRelu>() {
         Op::Unary(UnaryOp::LeakyRelu { alpha: l.alpha })
     } else if op.is::<Square>() {
@@ -218,13 +213,24 @@ fn binary(cx: &mut Ctx, node: &TypedNode, op: &dyn BinMiniOp) -> Result<ValueId,
         return pow_runtime(cx, node, a, b, shape);
     }
     let all_zero = |v: ValueId| matches!(cx.graph.const_data(v), Some(Data::F32(d)) if d.iter().all(|&x| x == 0.0));
-    let op = if op.is::<Add>() {
-        Op::Binary(BinaryOp::Add)
-    } else if op.is::<Sub>() {
-        Op::Binary(BinaryOp::Sub)
-    } else if op.is::<Mul>() {
-        Op::Binary(BinaryOp::Mul)
-    } else if op.is::<Max>() {
+    let direct = [
+        (op.is::<Add>(), Op::Binary(BinaryOp::Add)),
+        (op.is::<Sub>(), Op::Binary(BinaryOp::Sub)),
+        (op.is::<Mul>(), Op::Binary(BinaryOp::Mul)),
+        (op.is::<Min>(), Op::Binary(BinaryOp::Min)),
+        (op.is::<CompEq>(), Op::Compare(CmpKind::Equal)),
+        (op.is::<CompLT>(), Op::Compare(CmpKind::Less)),
+        (op.is::<CompLTE>(), Op::Compare(CmpKind::LessOrEqual)),
+        (op.is::<CompGT>(), Op::Compare(CmpKind::Greater)),
+        (op.is::<CompGTE>(), Op::Compare(CmpKind::GreaterOrEqual)),
+        // Booleans are 0 and 1: And is a minimum, Or a maximum.
+        (op.is::<And>(), Op::Binary(BinaryOp::Min)),
+        (op.is::<Or>(), Op::Binary(BinaryOp::Max)),
+    ];
+    if let Some((_, ir)) = direct.into_iter().find(|(hit, _)| *hit) {
+        return Ok(cx.emit(node, "", ir, vec![a, b], shape));
+    }
+    let op = if op.is::<Max>() {
         // ONNX Relu reaches us as max(x, 0); Clip and ONNX Max/Min as binary max/min.
         if all_zero(b) && cx.shape_of(a) == shape.as_slice() {
             return Ok(cx.emit(node, "", Op::Unary(UnaryOp::Relu), vec![a], shape));
@@ -233,8 +239,6 @@ fn binary(cx: &mut Ctx, node: &TypedNode, op: &dyn BinMiniOp) -> Result<ValueId,
             return Ok(cx.emit(node, "", Op::Unary(UnaryOp::Relu), vec![b], shape));
         }
         Op::Binary(BinaryOp::Max)
-    } else if op.is::<Min>() {
-        Op::Binary(BinaryOp::Min)
     } else if op.is::<Div>() {
         // Division of floats by a constant is a product by its reciprocal.
         if let Some(Data::F32(d)) = cx.graph.const_data(b) {
@@ -249,25 +253,11 @@ fn binary(cx: &mut Ctx, node: &TypedNode, op: &dyn BinMiniOp) -> Result<ValueId,
     } else if op.is::<SubF>() {
         // tract's flipped subtraction: b - a.
         return Ok(cx.emit(node, "", Op::Binary(BinaryOp::Sub), vec![b, a], shape));
-    } else if op.is::<CompEq>() {
-        Op::Compare(CmpKind::Equal)
-    } else if op.is::<CompLT>() {
-        Op::Compare(CmpKind::Less)
-    } else if op.is::<CompLTE>() {
-        Op::Compare(CmpKind::LessOrEqual)
-    } else if op.is::<CompGT>() {
-        Op::Compare(CmpKind::Greater)
-    } else if op.is::<CompGTE>() {
-        Op::Compare(CmpKind::GreaterOrEqual)
     } else if op.is::<CompNE>() {
         let eq = Op::Compare(CmpKind::Equal);
         let e = cx.emit(node, "equal", eq, vec![a, b], shape.clone());
         let one = bool_one(cx, node);
         return Ok(cx.emit(node, "", Op::Binary(BinaryOp::Sub), vec![one, e], shape));
-    } else if op.is::<And>() {
-        Op::Binary(BinaryOp::Min)
-    } else if op.is::<Or>() {
-        Op::Binary(BinaryOp::Max)
     } else if op.is::<Xor>() {
         let d = cx.emit(
             node,
