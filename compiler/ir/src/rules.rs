@@ -136,27 +136,6 @@ impl Op {
         }
     }
 
-    /// The table a table-driven op evaluates (softmax: its exp), with its name in generated
-    /// code.
-    pub fn table(&self) -> Option<(String, Pwl)> {
-        match self {
-            Op::Table(f) => Some((f.ident(), Pwl::of(*f))),
-            Op::Softmax { .. } => Some(("EXP".into(), Pwl::exp())),
-            Op::MatMul
-            | Op::Binary(_)
-            | Op::Compare(_)
-            | Op::Where
-            | Op::Unary(_)
-            | Op::Reduce { .. }
-            | Op::ArgMax { .. }
-            | Op::Reshape
-            | Op::Transpose { .. }
-            | Op::Select { .. }
-            | Op::Cast { .. }
-            | Op::Rescale { .. } => None,
-        }
-    }
-
     /// Checks the output shape against the operands' (`operands[i]` is operand `i`'s type;
     /// `const_operand[i]` whether it is a constant).
     pub fn check_shape(
