@@ -637,6 +637,146 @@ def bool_input_model():
         f.write("\n")
 
 
+def recurrent_model():
+    """LSTM, GRU and RNN as exporters write them, and an ONNX Scan: a forward LSTM with biases,
+    initial states and peepholes; a bidirectional GRU with linear_before_reset (PyTorch's form,
+    which tract fuses); a GRU without it (onnxruntime has no batch-first recurrences: the conformance cases cover layout = 1); a reverse RNN; a Scan running sum."""
+    rng = np.random.default_rng(37)
+    seq, batch, inp, hid = 6, 2, 3, 4
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [seq, batch, inp])
+
+    def t(name, *shape):
+        a = numpy_helper.from_array(rng.normal(scale=0.5, size=shape).astype(np.float32), name)
+        return a
+
+    inits = [
+        t("lstm_w", 1, 4 * hid, inp), t("lstm_r", 1, 4 * hid, hid), t("lstm_b", 1, 8 * hid),
+        t("lstm_h0", 1, batch, hid), t("lstm_c0", 1, batch, hid), t("lstm_p", 1, 3 * hid),
+        t("gru_w", 2, 3 * hid, inp), t("gru_r", 2, 3 * hid, hid), t("gru_b", 2, 6 * hid),
+        t("grub_w", 1, 3 * hid, inp), t("grub_r", 1, 3 * hid, hid),
+        t("rnn_w", 1, hid, inp), t("rnn_r", 1, hid, hid), t("rnn_b", 1, 2 * hid),
+        numpy_helper.from_array(np.zeros((batch, inp), dtype=np.float32), "scan_init"),
+    ]
+    # The Scan body: s' = s + x_t, and y_t = s' * x_t.
+    s_in = helper.make_tensor_value_info("s_in", TensorProto.FLOAT, [batch, inp])
+    x_t = helper.make_tensor_value_info("x_t", TensorProto.FLOAT, [batch, inp])
+    s_out = helper.make_tensor_value_info("s_out", TensorProto.FLOAT, [batch, inp])
+    y_t = helper.make_tensor_value_info("y_t", TensorProto.FLOAT, [batch, inp])
+    body = helper.make_graph([helper.make_node("Add", ["s_in", "x_t"], ["s_out"]),
+                              helper.make_node("Mul", ["s_out", "x_t"], ["y_t"])],
+                             "scan_body", [s_in, x_t], [s_out, y_t])
+    nodes = [
+        helper.make_node("LSTM", ["x", "lstm_w", "lstm_r", "lstm_b", "", "lstm_h0", "lstm_c0",
+                                  "lstm_p"], ["lstm_y", "lstm_yh", "lstm_yc"],
+                         name="lstm", hidden_size=hid),
+        helper.make_node("GRU", ["x", "gru_w", "gru_r", "gru_b"], ["gru_y", "gru_yh"], name="gru",
+                         hidden_size=hid, direction="bidirectional", linear_before_reset=1),
+        helper.make_node("GRU", ["x", "grub_w", "grub_r"], ["grub_y", ""], name="gru_reset_first",
+                         hidden_size=hid),
+        helper.make_node("RNN", ["x", "rnn_w", "rnn_r", "rnn_b"], ["rnn_y", "rnn_yh"], name="rnn",
+                         hidden_size=hid, direction="reverse"),
+        helper.make_node("Scan", ["scan_init", "x"], ["scan_s", "scan_y"], name="scan",
+                         num_scan_inputs=1, body=body),
+    ]
+    shapes = {"lstm_y": [seq, 1, batch, hid], "lstm_yh": [1, batch, hid], "lstm_yc": [1, batch, hid],
+              "gru_y": [seq, 2, batch, hid], "gru_yh": [2, batch, hid], "grub_y": [seq, 1, batch, hid],
+              "rnn_y": [seq, 1, batch, hid], "rnn_yh": [1, batch, hid], "scan_s": [batch, inp],
+              "scan_y": [seq, batch, inp]}
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in shapes.items()]
+    model = helper.make_model(helper.make_graph(nodes, "recurrent", [x], outs, inits),
+                              opset_imports=[helper.make_opsetid("", 14)])
+    model.ir_version = 7
+    onnx.checker.check_model(model)
+    path = os.path.join(MODELS, "recurrent.onnx")
+    onnx.save(model, path)
+    write_io(path, {"x": rng.normal(size=(seq, batch, inp))})
+
+
+def resampling_model():
+    """An upsampling decoder's ops (opset 21): ConvTranspose with strides, pads, output_padding,
+    dilations and groups; Resize by scales and by sizes in nearest, linear and cubic modes with
+    several coordinate transformations; GroupNormalization (per-channel scale, opset 21)."""
+    rng = np.random.default_rng(41)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 3, 3])
+    t = lambda name, a: numpy_helper.from_array(np.asarray(a, dtype=np.float32), name)
+    i64 = lambda name, a: numpy_helper.from_array(np.asarray(a, dtype=np.int64), name)
+    inits = [
+        t("deconv_w", rng.normal(scale=0.5, size=(4, 3, 3, 3))), t("deconv_b", rng.normal(size=3)),
+        t("group_w", rng.normal(scale=0.5, size=(4, 2, 2, 2))),
+        t("scales2", [1, 1, 2, 2]), t("scales_odd", [1, 1, 1.5, 2.5]), i64("sizes", [1, 4, 5, 7]),
+        t("gn_scale", rng.normal(size=4)), t("gn_bias", rng.normal(size=4)),
+    ]
+    resize = lambda out, inputs, **kw: helper.make_node("Resize", ["x", ""] + inputs, [out], name=out, **kw)
+    nodes = [
+        helper.make_node("ConvTranspose", ["x", "deconv_w", "deconv_b"], ["deconv"], name="deconv",
+                         strides=[2, 2], pads=[1, 0, 1, 1], output_padding=[1, 0]),
+        helper.make_node("ConvTranspose", ["x", "group_w"], ["deconv_grouped"], name="deconv_grouped",
+                         group=2, dilations=[2, 1], strides=[1, 2]),
+        resize("nearest", ["scales2"], mode="nearest"),
+        resize("nearest_ceil", ["scales_odd"], mode="nearest", nearest_mode="ceil",
+               coordinate_transformation_mode="half_pixel"),
+        resize("linear", ["scales_odd"], mode="linear", coordinate_transformation_mode="half_pixel"),
+        resize("linear_corners", ["", "sizes"], mode="linear", coordinate_transformation_mode="align_corners"),
+        resize("cubic", ["scales2"], mode="cubic", cubic_coeff_a=-0.5, exclude_outside=1),
+        resize("pytorch_linear", ["", "sizes"], mode="linear",
+               coordinate_transformation_mode="pytorch_half_pixel"),
+        helper.make_node("GroupNormalization", ["x", "gn_scale", "gn_bias"], ["group_norm"],
+                         name="group_norm", num_groups=2, epsilon=1e-3),
+    ]
+    shapes = {"deconv": [1, 3, 6, 6], "deconv_grouped": [1, 4, 5, 6], "nearest": [1, 4, 6, 6],
+              "nearest_ceil": [1, 4, 4, 7], "linear": [1, 4, 4, 7], "linear_corners": [1, 4, 5, 7],
+              "cubic": [1, 4, 6, 6], "pytorch_linear": [1, 4, 5, 7], "group_norm": [1, 4, 3, 3]}
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in shapes.items()]
+    model = helper.make_model(helper.make_graph(nodes, "resampling", [x], outs, inits),
+                              opset_imports=[helper.make_opsetid("", 21)])
+    model.ir_version = 10
+    onnx.checker.check_model(model, full_check=True)
+    path = os.path.join(MODELS, "resampling.onnx")
+    onnx.save(model, path)
+    write_io(path, {"x": rng.normal(size=(1, 4, 3, 3))})
+
+
+def integer_ops_model():
+    """Mod in both modes (integers with the divisor's sign, floats with C's fmod), ReduceProd on
+    integers and floats, with negative operands, and TopK (largest with ties, smallest)."""
+    rng = np.random.default_rng(43)
+    a = helper.make_tensor_value_info("a", TensorProto.INT64, [2, 4])
+    b = helper.make_tensor_value_info("b", TensorProto.INT64, [2, 4])
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])
+    inits = [numpy_helper.from_array(np.array([1.5, -0.75, 2.0], dtype=np.float32), "divisor"),
+             numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"),
+             numpy_helper.from_array(np.array([3], dtype=np.int64), "k3"),
+             numpy_helper.from_array(np.array([2], dtype=np.int64), "k2")]
+    nodes = [
+        helper.make_node("Mod", ["a", "b"], ["mod_int"], name="mod_int"),
+        helper.make_node("Mod", ["a", "b"], ["fmod_int"], name="fmod_int", fmod=1),
+        helper.make_node("Mod", ["x", "divisor"], ["fmod_float"], name="fmod_float", fmod=1),
+        helper.make_node("ReduceProd", ["a", "axis1"], ["prod_int"], name="prod_int", keepdims=0),
+        helper.make_node("ReduceProd", ["x"], ["prod_all"], name="prod_all"),
+        helper.make_node("TopK", ["a", "k3"], ["top_values", "top_indices"], name="topk_ties"),
+        helper.make_node("TopK", ["x", "k2"], ["low_values", "low_indices"], name="topk_smallest",
+                         axis=0, largest=0),
+    ]
+    outs = [helper.make_tensor_value_info("mod_int", TensorProto.INT64, [2, 4]),
+            helper.make_tensor_value_info("fmod_int", TensorProto.INT64, [2, 4]),
+            helper.make_tensor_value_info("fmod_float", TensorProto.FLOAT, [2, 3]),
+            helper.make_tensor_value_info("prod_int", TensorProto.INT64, [2]),
+            helper.make_tensor_value_info("prod_all", TensorProto.FLOAT, [1, 1]),
+            helper.make_tensor_value_info("top_values", TensorProto.INT64, [2, 3]),
+            helper.make_tensor_value_info("top_indices", TensorProto.INT64, [2, 3]),
+            helper.make_tensor_value_info("low_values", TensorProto.FLOAT, [2, 3]),
+            helper.make_tensor_value_info("low_indices", TensorProto.INT64, [2, 3])]
+    model = helper.make_model(helper.make_graph(nodes, "integer_ops", [a, b, x], outs, inits),
+                              opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    path = os.path.join(MODELS, "integer_ops.onnx")
+    onnx.save(model, path)
+    write_io(path, {"a": np.array([[7, -7, 7, -7], [9, 0, -13, 5]]),
+                    "b": np.array([[3, 3, -3, -3], [4, 5, 4, -2]]),
+                    "x": np.array([[4.25, 1.3, -5.5], [-3.0, 0.5, 7.0]])})
+
+
 if __name__ == "__main__":
     os.makedirs(MODELS, exist_ok=True)
     helper_models()
@@ -647,6 +787,9 @@ if __name__ == "__main__":
     more_ops_model()
     einsum_model()
     bool_input_model()
+    recurrent_model()
+    resampling_model()
+    integer_ops_model()
     if "--no-torch" not in sys.argv:
         torch_models()
     print("models written to", MODELS, "and", EXAMPLE)

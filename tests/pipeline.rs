@@ -137,6 +137,28 @@ fn einsum_products_and_gemm_with_a_runtime_c() {
     check("einsum");
 }
 
+/// LSTM (biases, initial states, peepholes), a bidirectional GRU with linear_before_reset (the
+/// PyTorch form), a GRU without it, a reverse RNN and an ONNX Scan, unrolled, against
+/// onnxruntime.
+#[test]
+fn recurrences_unrolled() {
+    check("recurrent");
+}
+
+/// ConvTranspose (strides, pads, output_padding, dilations, groups), Resize in nearest, linear
+/// and cubic modes by scales and by sizes, and GroupNormalization, against onnxruntime.
+#[test]
+fn transposed_convolution_resize_and_group_norm() {
+    check("resampling");
+}
+
+/// Mod in both modes on integers and floats with negative operands, ReduceProd, and TopK
+/// (largest with ties broken by index, smallest): integers and indices exact.
+#[test]
+fn mod_reduce_prod_and_topk() {
+    check("integer_ops");
+}
+
 /// A boolean input is 0 or 1: any other value is refused by `cairn run` before anything runs,
 /// and by the program itself when given directly to the Cairo VM.
 #[test]

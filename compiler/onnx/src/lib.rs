@@ -12,6 +12,7 @@ mod bind;
 mod lower;
 mod ops;
 mod preprocess;
+mod recurrent;
 mod svm;
 mod trees;
 
@@ -108,6 +109,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Model, OnnxError> {
     svm::register(&mut onnx);
     activations::register(&mut onnx);
     preprocess::register(&mut onnx);
+    recurrent::register(&mut onnx.op_register);
     let mut proto = onnx.proto_model_for_path(path).map_err(parse_err)?;
     bind::bind(&mut proto, &opts.binds).map_err(OnnxError::Bind)?;
     if let Some(s) = bind::shape_operands(&proto).into_iter().next() {

@@ -28,7 +28,9 @@ impl fmt::Display for Unsupported {
 /// State shared by the op lowerings: the graph being built and where each tract outlet went.
 pub struct Ctx {
     pub graph: Graph,
-    values: HashMap<OutletId, ValueId>,
+    /// The IR value of each tract outlet lowered so far (of the graph being lowered: a loop
+    /// body's lowering swaps in its own).
+    pub(crate) values: HashMap<OutletId, ValueId>,
 }
 
 impl Ctx {
@@ -99,65 +101,8 @@ pub fn lower(
             .add_input(&input_names[ix], TensorType::new(dtype, shape));
         cx.values.insert(*outlet, v);
     }
-    for id in order {
-        let node = model.node(id);
-        let fact = &node.outputs[0].fact;
-        let reject = |reason: String| Unsupported {
-            node: node.name.clone(),
-            op: node.op.name().to_string(),
-            reason,
-        };
-        let Some(shape) = fact.shape.as_concrete().map(|s| s.to_vec()) else {
-            unsupported.push(reject(format!("symbolic output shape {:?}", fact.shape)));
-            continue;
-        };
-        if inputs.iter().any(|o| o.node == id) {
-            continue; // declared above, in the model's order
-        }
-        if node.outputs.len() != 1 {
-            unsupported.push(reject(format!(
-                "{} outputs; only single-output ops are supported",
-                node.outputs.len()
-            )));
-            continue;
-        }
-        if let Some(k) = &fact.konst {
-            match constant(&node.name, k) {
-                Ok((ty, data)) => {
-                    let v = cx.graph.add_const(&node.name, ty, data);
-                    cx.values.insert(OutletId::new(id, 0), v);
-                }
-                Err(reason) => unsupported.push(reject(reason)),
-            }
-            continue;
-        }
-        // An operand was rejected: its producer is reported, and this node is still checked
-        // against a placeholder operand.
-        let Some(dtype) = dtype_of(fact.datum_type) else {
-            unsupported.push(reject(format!(
-                "computes {:?}; Cairn computes on floats, integers and booleans",
-                fact.datum_type
-            )));
-            continue;
-        };
-        match crate::ops::lower_node(&mut cx, node) {
-            Ok(v) => {
-                cx.values.insert(OutletId::new(id, 0), v);
-            }
-            Err(reason) => {
-                unsupported.push(reject(reason));
-                // A placeholder of the right shape, so later nodes are checked too.
-                cx.graph.values.push(cairn_ir::Value {
-                    name: node.name.clone(),
-                    ty: TensorType::new(dtype, shape),
-                    scale: None,
-                    def: cairn_ir::Def::Input,
-                });
-                cx.values
-                    .insert(OutletId::new(id, 0), cx.graph.values.len() - 1);
-            }
-        }
-    }
+    let mut consts = HashMap::new();
+    lower_nodes(&mut cx, model, order, &mut consts, &mut unsupported);
     if !unsupported.is_empty() {
         return Err(unsupported);
     }
@@ -188,6 +133,126 @@ pub fn lower(
     }
     cx.graph.compact();
     Ok(cx.graph)
+}
+
+/// Lowers `order`'s nodes of `model` (a graph, or one iteration of a loop body) into `cx`. Nodes
+/// whose outputs are already bound (the graph's inputs, a body's sources) are skipped; constants
+/// are lowered once per `consts` map, so an unrolled body shares them across iterations.
+pub(crate) fn lower_nodes(
+    cx: &mut Ctx,
+    model: &TypedModel,
+    order: Vec<usize>,
+    consts: &mut HashMap<OutletId, ValueId>,
+    unsupported: &mut Vec<Unsupported>,
+) {
+    for id in order {
+        let node = model.node(id);
+        if cx.values.contains_key(&OutletId::new(id, 0)) {
+            continue; // an input or a source, bound by the caller
+        }
+        let reject = |reason: String| Unsupported {
+            node: node.name.clone(),
+            op: node.op.name().to_string(),
+            reason,
+        };
+        let mut shapes = Vec::new();
+        for o in &node.outputs {
+            match o.fact.shape.as_concrete() {
+                Some(s) => shapes.push(s.to_vec()),
+                None => {
+                    unsupported.push(reject(format!("symbolic output shape {:?}", o.fact.shape)));
+                    break;
+                }
+            }
+        }
+        if shapes.len() != node.outputs.len() {
+            continue;
+        }
+        let fact = &node.outputs[0].fact;
+        let konst = fact.konst.as_ref().filter(|_| node.outputs.len() == 1);
+        let lowered: Result<Vec<ValueId>, String> = if let Some(k) = konst {
+            if let Some(&v) = consts.get(&OutletId::new(id, 0)) {
+                Ok(vec![v])
+            } else {
+                constant(&node.name, k).map(|(ty, data)| {
+                    let v = cx.graph.add_const(&node.name, ty, data);
+                    consts.insert(OutletId::new(id, 0), v);
+                    vec![v]
+                })
+            }
+        } else if let Some(vs) = fold(cx, model, node) {
+            Ok(vs)
+        } else if let Some(r) = crate::ops::lower_multi(cx, node) {
+            r
+        } else if node.outputs.len() != 1 {
+            Err(format!(
+                "{} outputs; only single-output ops are supported",
+                node.outputs.len()
+            ))
+        } else if dtype_of(fact.datum_type).is_none() {
+            Err(format!(
+                "computes {:?}; Cairn computes on floats, integers and booleans",
+                fact.datum_type
+            ))
+        } else {
+            crate::ops::lower_node(cx, node).map(|v| vec![v])
+        };
+        match lowered {
+            Ok(vs) => {
+                for (slot, v) in vs.into_iter().enumerate() {
+                    cx.values.insert(OutletId::new(id, slot), v);
+                }
+            }
+            Err(reason) => {
+                unsupported.push(reject(reason));
+                // Placeholders of the right shapes, so that later nodes are checked too.
+                for (slot, (o, shape)) in node.outputs.iter().zip(shapes).enumerate() {
+                    let dtype = dtype_of(o.fact.datum_type).unwrap_or(DType::F32);
+                    cx.graph.values.push(cairn_ir::Value {
+                        name: node.name.clone(),
+                        ty: TensorType::new(dtype, shape),
+                        scale: None,
+                        def: cairn_ir::Def::Input,
+                    });
+                    cx.values
+                        .insert(OutletId::new(id, slot), cx.graph.values.len() - 1);
+                }
+            }
+        }
+    }
+}
+
+/// A node whose operands are all constants becomes constants, computed by tract. tract folds
+/// such nodes itself, except inside a loop body, where a first iteration's states are often
+/// the constant initial ones. `None` when an operand is computed or tract cannot evaluate it.
+fn fold(cx: &mut Ctx, model: &TypedModel, node: &TypedNode) -> Option<Vec<ValueId>> {
+    if node.inputs.is_empty() {
+        return None;
+    }
+    let mut inputs: TVec<TValue> = tvec![];
+    for outlet in &node.inputs {
+        let v = *cx.values.get(outlet)?;
+        let shape = cx.shape_of(v).to_vec();
+        let t = match cx.graph.const_data(v)? {
+            Data::F32(d) => Tensor::from_shape(&shape, d),
+            Data::Int(d) => Tensor::from_shape(&shape, d),
+        }
+        .ok()?;
+        let dt = model.outlet_fact(*outlet).ok()?.datum_type;
+        inputs.push(t.cast_to_dt(dt).ok()?.into_owned().into_tvalue());
+    }
+    let outputs = node.op.eval_out_of_plan(inputs).ok()??;
+    let mut values = Vec::with_capacity(outputs.len());
+    for (slot, t) in outputs.iter().enumerate() {
+        let (ty, data) = constant(&node.name, t).ok()?;
+        let name = if slot == 0 {
+            node.name.clone()
+        } else {
+            format!("{}.{slot}", node.name)
+        };
+        values.push(cx.graph.add_const(&name, ty, data));
+    }
+    Some(values)
 }
 
 /// Cairn's element type for a tract datum type: every float is `F32` (fixed point does not

@@ -200,7 +200,7 @@ fn binary(cx: &mut Ctx, node: &TypedNode, op: &dyn BinMiniOp) -> Result<ValueId,
     use tract_onnx::tract_core::ops::logic::{
         And, CompEq, CompGT, CompGTE, CompLT, CompLTE, CompNE, Or, Xor,
     };
-    use tract_onnx::tract_core::ops::math::{Add, Div, Max, Min, Mul, Pow, Sub, SubF};
+    use tract_onnx::tract_core::ops::math::{Add, Div, Max, Min, Mul, Pow, Rem, Sub, SubF};
     let (a, b) = (cx.input(node, 0), cx.input(node, 1));
     let shape = broadcast_shapes(cx.shape_of(a), cx.shape_of(b)).ok_or_else(|| {
         format!(
@@ -211,6 +211,9 @@ fn binary(cx: &mut Ctx, node: &TypedNode, op: &dyn BinMiniOp) -> Result<ValueId,
     })?;
     if op.is::<Pow>() {
         return pow_runtime(cx, node, a, b, shape);
+    }
+    if op.is::<Rem>() {
+        return remainder(cx, node, a, b, shape);
     }
     let all_zero = |v: ValueId| matches!(cx.graph.const_data(v), Some(Data::F32(d)) if d.iter().all(|&x| x == 0.0));
     let direct = [
@@ -272,6 +275,80 @@ fn binary(cx: &mut Ctx, node: &TypedNode, op: &dyn BinMiniOp) -> Result<ValueId,
     };
     Ok(cx.emit(node, "", op, vec![a, b], shape))
 }
+
+/// tract's `Rem`, C's `fmod`: `a − b·trunc(a / b)`, with the sign of `a` (ONNX Mod with
+/// `fmod = 1`; tract builds `fmod = 0`, the sign of `b`, around it). Integers divide exactly.
+/// Floats are taken on the grid of 2^-16 (truncated toward zero there) and divided as
+/// integers, so a quotient just below an integer is never rounded up to it: the result is exact
+/// for inputs on the grid, which every input at Cairn's default scale is.
+fn remainder(
+    cx: &mut Ctx,
+    node: &TypedNode,
+    a: ValueId,
+    b: ValueId,
+    shape: Vec<usize>,
+) -> Result<ValueId, String> {
+    use cairn_ir::DType;
+    let float = cx.out_dtype(node) == DType::F32;
+    let int_of = |cx: &mut Ctx, v: ValueId, s: &str| {
+        let grid = f32_scalar(cx, node, "grid", REM_GRID);
+        let vs = cx.shape_of(v).to_vec();
+        let scaled = cx.emit(
+            node,
+            &format!("{s}_scaled"),
+            Op::Binary(BinaryOp::Mul),
+            vec![v, grid],
+            vs.clone(),
+        );
+        let ty = TensorType::new(DType::I64, vs);
+        cx.graph.add_node(
+            &node.name,
+            Op::Cast { to: DType::I64 },
+            vec![scaled],
+            &format!("{}.{s}_int", node.name),
+            ty,
+        )
+    };
+    let (ia, ib) = if float {
+        (int_of(cx, a, "dividend"), int_of(cx, b, "divisor"))
+    } else {
+        (a, b)
+    };
+    let ity = TensorType::new(cx.graph.values[ia].ty.dtype, shape.clone());
+    let add = |cx: &mut Ctx, op: BinaryOp, x: ValueId, y: ValueId, s: &str| {
+        cx.graph.add_node(
+            &node.name,
+            Op::Binary(op),
+            vec![x, y],
+            &format!("{}.{s}", node.name),
+            ity.clone(),
+        )
+    };
+    let q = add(cx, BinaryOp::Div, ia, ib, "quotient");
+    let p = add(cx, BinaryOp::Mul, ib, q, "multiple");
+    let r = add(
+        cx,
+        BinaryOp::Sub,
+        ia,
+        p,
+        if float { "remainder_int" } else { "remainder" },
+    );
+    if !float {
+        return Ok(r);
+    }
+    let rf = cx.emit(
+        node,
+        "remainder_grid",
+        Op::Cast { to: DType::F32 },
+        vec![r],
+        shape.clone(),
+    );
+    let step = f32_scalar(cx, node, "grid_step", 1.0 / REM_GRID);
+    Ok(cx.emit(node, "", Op::Binary(BinaryOp::Mul), vec![rf, step], shape))
+}
+
+/// The grid floats are divided on by [`remainder`]: Cairn's default scale.
+const REM_GRID: f32 = 65536.0;
 
 fn f32_scalar(cx: &mut Ctx, node: &TypedNode, suffix: &str, v: f32) -> ValueId {
     cx.graph.add_const(

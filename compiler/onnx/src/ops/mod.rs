@@ -6,8 +6,10 @@ mod elementwise;
 mod linalg;
 mod ml;
 mod movement;
+pub mod recurrent;
 mod reduce;
 mod shape;
+mod traced;
 
 use cairn_ir::{Op, TensorType, ValueId};
 use tract_onnx::prelude::*;
@@ -33,6 +35,7 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "Constant",
     "ConstantOfShape",
     "Conv",
+    "ConvTranspose",
     "CumSum",
     "Div",
     "Dropout",
@@ -44,6 +47,7 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "Expand",
     "Flatten",
     "Floor",
+    "GRU",
     "Gather",
     "GatherElements",
     "Gelu",
@@ -52,6 +56,7 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "GlobalMaxPool",
     "Greater",
     "GreaterOrEqual",
+    "GroupNormalization",
     "HardSigmoid",
     "HardSwish",
     "Identity",
@@ -60,6 +65,7 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "LeakyRelu",
     "Less",
     "LessOrEqual",
+    "LSTM",
     "Log",
     "LogSoftmax",
     "LpNormalization",
@@ -70,6 +76,7 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "MeanVarianceNormalization",
     "Min",
     "Mish",
+    "Mod",
     "Mul",
     "Neg",
     "Not",
@@ -77,6 +84,7 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "PRelu",
     "Pad",
     "Pow",
+    "RNN",
     "Reciprocal",
     "ReduceL1",
     "ReduceL2",
@@ -85,11 +93,14 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "ReduceMax",
     "ReduceMean",
     "ReduceMin",
+    "ReduceProd",
     "ReduceSum",
     "ReduceSumSquare",
     "Relu",
     "Reshape",
+    "Resize",
     "Round",
+    "Scan",
     "Selu",
     "Shape",
     "Shrink",
@@ -107,6 +118,7 @@ pub const SUPPORTED_ONNX_OPS: &[&str] = &[
     "Sum",
     "Tanh",
     "ThresholdedRelu",
+    "TopK",
     "Tile",
     "Transpose",
     "Unsqueeze",
@@ -159,6 +171,12 @@ pub fn unsupported_reason(domain: &str, op_type: &str) -> &'static str {
     }
 }
 
+/// Lowers a node of a family whose ops may have several outputs (recurrences, TopK); `None`
+/// for the other families.
+pub fn lower_multi(cx: &mut Ctx, node: &TypedNode) -> Option<Result<Vec<ValueId>, String>> {
+    recurrent::lower(cx, node).or_else(|| reduce::topk(cx, node))
+}
+
 /// Lowers one non-constant node; `Err` carries the reason it cannot be.
 pub fn lower_node(cx: &mut Ctx, node: &TypedNode) -> Result<ValueId, String> {
     if let Some(v) = linalg::lower(cx, node)? {
@@ -180,6 +198,9 @@ pub fn lower_node(cx: &mut Ctx, node: &TypedNode) -> Result<ValueId, String> {
         return Ok(v);
     }
     if let Some(v) = shape::lower(cx, node)? {
+        return Ok(v);
+    }
+    if let Some(v) = traced::lower(cx, node)? {
         return Ok(v);
     }
     Err("this operation is not supported yet".into())

@@ -1,5 +1,6 @@
 //! Data movement traced on indices: Slice (with steps), Pad (constant, reflect, edge), Concat,
-//! Gather and GatherElements with constant indices, Expand, Tile.
+//! Gather and GatherElements with constant indices, Expand, Tile, and nearest-neighbour
+//! upsampling by integer factors (what tract makes of such a Resize).
 //!
 //! Each of these outputs input elements at positions fixed at compile time. Rather than
 //! re-deriving every op's geometry, Cairn runs tract's own implementation of the op on a tensor
@@ -11,6 +12,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::array::{
     Gather, GatherElements, MultiBroadcastTo, Pad, PadMode, Slice, StridedSlice, Tile, TypedConcat,
 };
+use tract_onnx::tract_core::ops::nn::resize::NearestUpsample;
 use tract_onnx::tract_core::ops::Downsample;
 
 use crate::lower::Ctx;
@@ -29,6 +31,7 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Result<Option<ValueId>, String> 
         || node.op_is::<Gather>()
         || node.op_is::<GatherElements>()
         || node.op_is::<StridedSlice>()
+        || node.op_is::<NearestUpsample>()
     {
         vec![0]
     } else {
