@@ -642,7 +642,7 @@ def recurrent_model():
     initial states and peepholes; a bidirectional GRU with linear_before_reset (PyTorch's form,
     which tract fuses); a GRU without it (onnxruntime has no batch-first recurrences: the conformance cases cover layout = 1); a reverse RNN; a Scan running sum."""
     rng = np.random.default_rng(37)
-    seq, batch, inp, hid = 6, 2, 3, 4
+    seq, batch, inp, hid = 4, 2, 3, 4
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [seq, batch, inp])
 
     def t(name, *shape):
