@@ -22,10 +22,9 @@ pub fn lower(cx: &mut Ctx, node: &TypedNode) -> Option<Result<Vec<ValueId>, Stri
         Some(lower_scan(cx, node, scan))
     } else if let Some(cell) = node.op_as::<LstmEpilogue>() {
         Some(lstm_cell(cx, node, cell.hidden))
-    } else if let Some(cell) = node.op_as::<GruEpilogue>() {
-        Some(gru_cell(cx, node, cell.hidden))
     } else {
-        None
+        node.op_as::<GruEpilogue>()
+            .map(|cell| gru_cell(cx, node, cell.hidden))
     }
 }
 
@@ -49,7 +48,7 @@ fn lower_scan(cx: &mut Ctx, node: &TypedNode, scan: &Scan) -> Result<Vec<ValueId
         if let InputMapping::Scan(info) = m {
             let len = cx.shape_of(outer[slot])[info.axis];
             let chunk = info.chunk.unsigned_abs();
-            if chunk == 0 || len % chunk != 0 {
+            if chunk == 0 || !len.is_multiple_of(chunk) {
                 return Err(format!(
                     "scanned axis of length {len} in chunks of {chunk}: Cairn needs whole chunks"
                 ));
