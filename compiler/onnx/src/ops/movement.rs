@@ -1,6 +1,7 @@
 //! Data movement traced on indices: Slice (with steps), Pad (constant, reflect, edge), Concat,
 //! Gather and GatherElements with constant indices, Expand, Tile, and nearest-neighbour
-//! upsampling by integer factors (what tract makes of such a Resize).
+//! upsampling by integer factors (what tract makes of such a Resize); and the slice and concat
+//! selections other lowerings build (recurrences, TopK).
 //!
 //! Each of these outputs input elements at positions fixed at compile time. Rather than
 //! re-deriving every op's geometry, Cairn runs tract's own implementation of the op on a tensor
@@ -289,5 +290,80 @@ pub fn runtime_gather(
         vec![checked],
         &node.name,
         TensorType::new(dtype, out_shape),
+    )
+}
+
+/// `x[.., start..start + len, ..]` along `axis`, as a selection.
+pub fn slice(
+    cx: &mut Ctx,
+    node_name: &str,
+    out_name: &str,
+    x: ValueId,
+    axis: usize,
+    start: usize,
+    len: usize,
+) -> ValueId {
+    let shape = cx.shape_of(x).to_vec();
+    let inner: usize = shape[axis + 1..].iter().product();
+    let outer: usize = shape[..axis].iter().product();
+    let mut indices = Vec::with_capacity(outer * len * inner);
+    for o in 0..outer {
+        for a in start..start + len {
+            for i in 0..inner {
+                indices.push(((o * shape[axis] + a) * inner + i) as i64);
+            }
+        }
+    }
+    let mut out = shape;
+    out[axis] = len;
+    let dtype = cx.graph.values[x].ty.dtype;
+    cx.graph.add_node(
+        node_name,
+        Op::Select { indices },
+        vec![x],
+        out_name,
+        TensorType::new(dtype, out),
+    )
+}
+
+/// `parts` laid end to end along `axis`, as a selection.
+pub fn concat(
+    cx: &mut Ctx,
+    node_name: &str,
+    out_name: &str,
+    parts: &[ValueId],
+    axis: usize,
+) -> ValueId {
+    let shapes: Vec<Vec<usize>> = parts.iter().map(|&p| cx.shape_of(p).to_vec()).collect();
+    let first = &shapes[0];
+    let inner: usize = first[axis + 1..].iter().product();
+    let outer: usize = first[..axis].iter().product();
+    // Where each part starts in the operands laid end to end.
+    let mut offsets = Vec::with_capacity(parts.len());
+    let mut offset = 0;
+    for s in &shapes {
+        offsets.push(offset);
+        offset += s.iter().product::<usize>();
+    }
+    let mut indices = Vec::new();
+    for o in 0..outer {
+        for (s, off) in shapes.iter().zip(&offsets) {
+            let n = s[axis];
+            for a in 0..n {
+                for i in 0..inner {
+                    indices.push((off + (o * n + a) * inner + i) as i64);
+                }
+            }
+        }
+    }
+    let mut out = first.clone();
+    out[axis] = shapes.iter().map(|s| s[axis]).sum();
+    let dtype = cx.graph.values[parts[0]].ty.dtype;
+    cx.graph.add_node(
+        node_name,
+        Op::Select { indices },
+        parts.to_vec(),
+        out_name,
+        TensorType::new(dtype, out),
     )
 }

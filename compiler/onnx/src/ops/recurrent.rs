@@ -8,12 +8,13 @@
 
 use std::collections::HashMap;
 
-use cairn_ir::{BinaryOp, DType, Op, TableFn, TensorType, ValueId};
+use cairn_ir::{broadcast_shapes, BinaryOp, Op, TableFn, TensorType, ValueId};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::gru_cell::GruEpilogue;
 use tract_onnx::tract_core::ops::lstm_cell::LstmEpilogue;
 use tract_onnx::tract_core::ops::scan::{InputMapping, Scan};
 
+use super::movement::{concat, slice};
 use crate::lower::{lower_nodes, Ctx};
 
 /// The recurrent family's ops, which may have several outputs: `None` for other ops.
@@ -166,11 +167,11 @@ fn lstm_cell(cx: &mut Ctx, node: &TypedNode, h: usize) -> Result<Vec<ValueId>, S
     let o = gate(&mut b, 1, TableFn::Sigmoid, "output_gate");
     let f = gate(&mut b, 2, TableFn::Sigmoid, "forget_gate");
     let c = gate(&mut b, 3, TableFn::Tanh, "cell_gate");
-    let kept = b.binary(BinaryOp::Mul, f, c_prev, "kept");
-    let added = b.binary(BinaryOp::Mul, i, c, "added");
-    let ct = b.binary(BinaryOp::Add, kept, added, "ct");
+    let kept = b.binary(BinaryOp::Mul, f, c_prev, "kept")?;
+    let added = b.binary(BinaryOp::Mul, i, c, "added")?;
+    let ct = b.binary(BinaryOp::Add, kept, added, "ct")?;
     let squashed = b.table(TableFn::Tanh, ct, "ct_tanh");
-    let ht = b.binary(BinaryOp::Mul, o, squashed, "ht");
+    let ht = b.binary(BinaryOp::Mul, o, squashed, "ht")?;
     Ok(vec![ht, ct])
 }
 
@@ -187,16 +188,16 @@ fn gru_cell(cx: &mut Ctx, node: &TypedNode, h: usize) -> Result<Vec<ValueId>, St
     let (xz, rz) = gate(&mut b, 0, "update");
     let (xr, rr) = gate(&mut b, 1, "reset");
     let (xn, rn) = gate(&mut b, 2, "new");
-    let z = b.binary(BinaryOp::Add, xz, rz, "update_preact");
+    let z = b.binary(BinaryOp::Add, xz, rz, "update_preact")?;
     let z = b.table(TableFn::Sigmoid, z, "update_gate");
-    let r = b.binary(BinaryOp::Add, xr, rr, "reset_preact");
+    let r = b.binary(BinaryOp::Add, xr, rr, "reset_preact")?;
     let r = b.table(TableFn::Sigmoid, r, "reset_gate");
-    let rn = b.binary(BinaryOp::Mul, r, rn, "reset_recurrent");
-    let n = b.binary(BinaryOp::Add, xn, rn, "new_preact");
+    let rn = b.binary(BinaryOp::Mul, r, rn, "reset_recurrent")?;
+    let n = b.binary(BinaryOp::Add, xn, rn, "new_preact")?;
     let n = b.table(TableFn::Tanh, n, "new_gate");
-    let d = b.binary(BinaryOp::Sub, h_prev, n, "delta");
-    let d = b.binary(BinaryOp::Mul, z, d, "kept");
-    Ok(vec![b.binary(BinaryOp::Add, n, d, "ht")])
+    let d = b.binary(BinaryOp::Sub, h_prev, n, "delta")?;
+    let d = b.binary(BinaryOp::Mul, z, d, "kept")?;
+    Ok(vec![b.binary(BinaryOp::Add, n, d, "ht")?])
 }
 
 /// Float nodes of one fused cell, named after it.
@@ -232,96 +233,16 @@ impl<'a> Cell<'a> {
         self.add(Op::Table(f), vec![x], suffix, shape)
     }
 
-    fn binary(&mut self, op: BinaryOp, a: ValueId, b: ValueId, suffix: &str) -> ValueId {
-        let shape = broadcast(self.cx.shape_of(a), self.cx.shape_of(b));
-        self.add(Op::Binary(op), vec![a, b], suffix, shape)
+    fn binary(
+        &mut self,
+        op: BinaryOp,
+        a: ValueId,
+        b: ValueId,
+        suffix: &str,
+    ) -> Result<ValueId, String> {
+        let (sa, sb) = (self.cx.shape_of(a), self.cx.shape_of(b));
+        let shape = broadcast_shapes(sa, sb)
+            .ok_or_else(|| format!("{suffix}: shapes {sa:?} and {sb:?} do not broadcast"))?;
+        Ok(self.add(Op::Binary(op), vec![a, b], suffix, shape))
     }
-}
-
-/// numpy's broadcast of two shapes that broadcast.
-fn broadcast(a: &[usize], b: &[usize]) -> Vec<usize> {
-    let n = a.len().max(b.len());
-    let dim = |s: &[usize], i: usize| {
-        if i + s.len() < n {
-            1
-        } else {
-            s[i + s.len() - n]
-        }
-    };
-    (0..n).map(|i| dim(a, i).max(dim(b, i))).collect()
-}
-
-/// `x[.., start..start + len, ..]` along `axis`, as a selection.
-pub fn slice(
-    cx: &mut Ctx,
-    node_name: &str,
-    out_name: &str,
-    x: ValueId,
-    axis: usize,
-    start: usize,
-    len: usize,
-) -> ValueId {
-    let shape = cx.shape_of(x).to_vec();
-    let inner: usize = shape[axis + 1..].iter().product();
-    let outer: usize = shape[..axis].iter().product();
-    let mut indices = Vec::with_capacity(outer * len * inner);
-    for o in 0..outer {
-        for a in start..start + len {
-            for i in 0..inner {
-                indices.push(((o * shape[axis] + a) * inner + i) as i64);
-            }
-        }
-    }
-    let mut out = shape;
-    out[axis] = len;
-    let dtype = cx.graph.values[x].ty.dtype;
-    cx.graph.add_node(
-        node_name,
-        Op::Select { indices },
-        vec![x],
-        out_name,
-        TensorType::new(dtype, out),
-    )
-}
-
-/// `parts` laid end to end along `axis`, as a selection.
-pub fn concat(
-    cx: &mut Ctx,
-    node_name: &str,
-    out_name: &str,
-    parts: &[ValueId],
-    axis: usize,
-) -> ValueId {
-    let shapes: Vec<Vec<usize>> = parts.iter().map(|&p| cx.shape_of(p).to_vec()).collect();
-    let first = &shapes[0];
-    let inner: usize = first[axis + 1..].iter().product();
-    let outer: usize = first[..axis].iter().product();
-    // Where each part starts in the operands laid end to end.
-    let mut offsets = Vec::with_capacity(parts.len());
-    let mut offset = 0;
-    for s in &shapes {
-        offsets.push(offset);
-        offset += s.iter().product::<usize>();
-    }
-    let mut indices = Vec::new();
-    for o in 0..outer {
-        for (s, off) in shapes.iter().zip(&offsets) {
-            let n = s[axis];
-            for a in 0..n {
-                for i in 0..inner {
-                    indices.push((off + (o * n + a) * inner + i) as i64);
-                }
-            }
-        }
-    }
-    let mut out = first.clone();
-    out[axis] = shapes.iter().map(|s| s[axis]).sum();
-    let dtype: DType = cx.graph.values[parts[0]].ty.dtype;
-    cx.graph.add_node(
-        node_name,
-        Op::Select { indices },
-        parts.to_vec(),
-        out_name,
-        TensorType::new(dtype, out),
-    )
 }

@@ -225,7 +225,7 @@ fn topk_rounds(
             );
         }
     }
-    let mut values = super::recurrent::concat(cx, &node.name, &name("values"), &values, axis);
+    let mut values = super::movement::concat(cx, &node.name, &name("values"), &values, axis);
     if !largest {
         let out = cx.graph.values[values].ty.clone();
         values = cx.graph.add_node(
@@ -236,7 +236,7 @@ fn topk_rounds(
             out,
         );
     }
-    let indices = super::recurrent::concat(cx, &node.name, &name("indices"), &indices, axis);
+    let indices = super::movement::concat(cx, &node.name, &name("indices"), &indices, axis);
     Ok(vec![values, indices])
 }
 
