@@ -11,7 +11,7 @@ use tract_onnx::model::{OnnxOpRegister, ParsingContext};
 use tract_onnx::ops::rec::common::{CommonRec, WireBody};
 use tract_onnx::ops::rec::{gru::GRU, lstm::LSTM, rnn::RNN};
 use tract_onnx::pb::NodeProto;
-use tract_onnx::tract_core::ops::array::{Slice, TypedConcat};
+use tract_onnx::tract_core::ops::array::Gather;
 use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::ops;
 
@@ -164,15 +164,14 @@ impl Expansion for Directed {
     }
 }
 
-/// `x` with `axis` reversed, as slices of one step concatenated backwards (data movement,
-/// which Cairn lowers to one selection).
+/// `x` with `axis` reversed: one Gather of constant positions (data movement, which Cairn
+/// lowers to one selection). One node, so that tract's renaming of the slices it would split
+/// into cannot depend on the order it visits them in.
 fn reversed(model: &mut TypedModel, name: &str, x: OutletId, axis: usize) -> TractResult<OutletId> {
     let n = model.outlet_fact(x)?.shape[axis]
         .to_usize()
         .context("a reverse recurrence needs a static sequence length")?;
-    let mut steps = tvec![];
-    for t in (0..n).rev() {
-        steps.push(model.wire_node(format!("{name}.{t}"), Slice::new(axis, t, t + 1), &[x])?[0]);
-    }
-    Ok(model.wire_node(name, TypedConcat::new(axis), &steps)?[0])
+    let positions: Vec<i64> = (0..n as i64).rev().collect();
+    let positions = model.add_const(format!("{name}.positions"), tensor1(&positions))?;
+    Ok(model.wire_node(name, Gather::new(axis), &[x, positions])?[0])
 }
